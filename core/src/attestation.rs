@@ -1,0 +1,249 @@
+//! The attestation format: versioned JSON (for people and web APIs) and a compact binary
+//! form (for storage and chain calldata). Both carry the circuit id, the SHA-256 of the
+//! verifying key the proof was made for, the seven public inputs and the Groth16 proof
+//! (arkworks canonical compressed encoding, 128 bytes).
+//!
+//! Public-input order (the circuits allocate them in this order):
+//! `[record_commitment, identity_commitment, query_hash, challenge, scope, nullifier, answer]`.
+
+use crate::error::{CoreError, Result};
+use crate::field::{fr_from_be_bytes_canonical, fr_to_be_bytes, serde_fr, Fr};
+use ark_ff::{One, Zero};
+use serde::{Deserialize, Serialize};
+
+pub const ATTESTATION_VERSION: u32 = 1;
+/// Number of Groth16 public inputs of every zkmed circuit.
+pub const NUM_PUBLIC_INPUTS: usize = 7;
+const MAGIC: &[u8; 4] = b"ZKMA";
+/// Largest accepted proof blob (a compressed BN254 Groth16 proof is 128 bytes).
+pub const MAX_PROOF_BYTES: usize = 512;
+
+/// The statement an attestation proves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicInputs {
+    #[serde(with = "serde_fr")]
+    pub record_commitment: Fr,
+    #[serde(with = "serde_fr")]
+    pub identity_commitment: Fr,
+    #[serde(with = "serde_fr")]
+    pub query_hash: Fr,
+    #[serde(with = "serde_fr")]
+    pub challenge: Fr,
+    #[serde(with = "serde_fr")]
+    pub scope: Fr,
+    #[serde(with = "serde_fr")]
+    pub nullifier: Fr,
+    /// The proven answer to the query.
+    pub answer: bool,
+}
+
+impl PublicInputs {
+    /// The public inputs as field elements, in circuit order.
+    pub fn to_field_elements(&self) -> [Fr; NUM_PUBLIC_INPUTS] {
+        [
+            self.record_commitment,
+            self.identity_commitment,
+            self.query_hash,
+            self.challenge,
+            self.scope,
+            self.nullifier,
+            if self.answer { Fr::one() } else { Fr::zero() },
+        ]
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attestation {
+    pub version: u32,
+    /// Circuit id, e.g. `exists-v1`.
+    pub circuit: String,
+    /// Hex SHA-256 of the canonical (compressed) verifying key.
+    pub key_hash: String,
+    pub public: PublicInputs,
+    /// Hex of the canonical compressed Groth16 proof.
+    pub proof: String,
+}
+
+impl Attestation {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("attestation serializes")
+    }
+
+    /// Parses JSON; rejects unknown versions, unknown fields, non-canonical field elements
+    /// and malformed hex with a message naming the problem.
+    pub fn from_json(bytes: &[u8]) -> Result<Attestation> {
+        let a: Attestation = serde_json::from_slice(bytes)
+            .map_err(|e| CoreError::Attestation(format!("malformed attestation JSON: {e}")))?;
+        a.check()?;
+        Ok(a)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.version != ATTESTATION_VERSION {
+            return Err(CoreError::Attestation(format!(
+                "unsupported attestation version {} (expected {ATTESTATION_VERSION})",
+                self.version
+            )));
+        }
+        if self.circuit.is_empty() || self.circuit.len() > 64 || !self.circuit.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(CoreError::Attestation(format!("bad circuit id {:?}", self.circuit)));
+        }
+        let kh = hex::decode(&self.key_hash).map_err(|e| CoreError::Attestation(format!("key_hash is not hex: {e}")))?;
+        if kh.len() != 32 {
+            return Err(CoreError::Attestation(format!("key_hash must be 32 bytes, got {}", kh.len())));
+        }
+        let p = self.proof_bytes()?;
+        if p.is_empty() || p.len() > MAX_PROOF_BYTES {
+            return Err(CoreError::Attestation(format!("proof must be 1..={MAX_PROOF_BYTES} bytes, got {}", p.len())));
+        }
+        Ok(())
+    }
+
+    pub fn proof_bytes(&self) -> Result<Vec<u8>> {
+        hex::decode(&self.proof).map_err(|e| CoreError::Attestation(format!("proof is not hex: {e}")))
+    }
+
+    /// Compact binary form:
+    /// `"ZKMA" | version u8 | id_len u8 | id | key_hash[32] | 7 × 32-byte big-endian inputs |
+    /// proof_len u16 BE | proof`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 + 2 + self.circuit.len() + 32 + 32 * 7 + 2 + 128);
+        out.extend_from_slice(MAGIC);
+        out.push(self.version as u8);
+        out.push(self.circuit.len() as u8);
+        out.extend_from_slice(self.circuit.as_bytes());
+        out.extend_from_slice(&hex::decode(&self.key_hash).unwrap_or_default());
+        for x in self.public.to_field_elements() {
+            out.extend_from_slice(&fr_to_be_bytes(&x));
+        }
+        let proof = self.proof_bytes().unwrap_or_default();
+        out.extend_from_slice(&(proof.len() as u16).to_be_bytes());
+        out.extend_from_slice(&proof);
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Attestation> {
+        let mut r = Reader { b: bytes, at: 0 };
+        if r.take(4)? != MAGIC {
+            return Err(CoreError::Attestation("binary attestation: bad magic (expected \"ZKMA\")".into()));
+        }
+        let version = r.take(1)?[0] as u32;
+        let id_len = r.take(1)?[0] as usize;
+        let circuit = std::str::from_utf8(r.take(id_len)?)
+            .map_err(|_| CoreError::Attestation("binary attestation: circuit id is not UTF-8".into()))?
+            .to_string();
+        let key_hash = hex::encode(r.take(32)?);
+        let mut xs = [Fr::zero(); NUM_PUBLIC_INPUTS];
+        for (i, x) in xs.iter_mut().enumerate() {
+            let b: [u8; 32] = r.take(32)?.try_into().expect("32 bytes");
+            *x = fr_from_be_bytes_canonical(&b).ok_or_else(|| {
+                CoreError::Attestation(format!("binary attestation: public input {i} is not canonical (>= p)"))
+            })?;
+        }
+        let answer = if xs[6] == Fr::zero() {
+            false
+        } else if xs[6] == Fr::one() {
+            true
+        } else {
+            return Err(CoreError::Attestation("binary attestation: answer must be 0 or 1".into()));
+        };
+        let plen = u16::from_be_bytes(r.take(2)?.try_into().expect("2 bytes")) as usize;
+        let proof = hex::encode(r.take(plen)?);
+        if r.at != bytes.len() {
+            return Err(CoreError::Attestation(format!(
+                "binary attestation: {} trailing bytes",
+                bytes.len() - r.at
+            )));
+        }
+        let a = Attestation {
+            version,
+            circuit,
+            key_hash,
+            public: PublicInputs {
+                record_commitment: xs[0],
+                identity_commitment: xs[1],
+                query_hash: xs[2],
+                challenge: xs[3],
+                scope: xs[4],
+                nullifier: xs[5],
+                answer,
+            },
+            proof,
+        };
+        a.check()?;
+        Ok(a)
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|e| *e <= self.b.len()).ok_or_else(|| {
+            CoreError::Attestation(format!("binary attestation truncated at byte {} (wanted {n} more)", self.at))
+        })?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Attestation {
+        Attestation {
+            version: 1,
+            circuit: "exists-v1".into(),
+            key_hash: hex::encode([7u8; 32]),
+            public: PublicInputs {
+                record_commitment: Fr::from(1u64),
+                identity_commitment: Fr::from(2u64),
+                query_hash: Fr::from(3u64),
+                challenge: Fr::from(4u64),
+                scope: Fr::from(5u64),
+                nullifier: Fr::from(6u64),
+                answer: true,
+            },
+            proof: hex::encode([9u8; 128]),
+        }
+    }
+
+    #[test]
+    fn json_and_binary_roundtrip() {
+        let a = sample();
+        assert_eq!(Attestation::from_json(a.to_json().as_bytes()).unwrap(), a);
+        assert_eq!(Attestation::from_bytes(&a.to_bytes()).unwrap(), a);
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        let a = sample();
+        let j = a.to_json();
+        let bad = j.replace("\"challenge\": \"4\"", &format!("\"challenge\": \"{}\"", crate::field::MODULUS_DEC));
+        assert!(Attestation::from_json(bad.as_bytes()).unwrap_err().to_string().contains("modulus"));
+        assert!(Attestation::from_json(j.replace("\"version\": 1", "\"version\": 9").as_bytes()).is_err());
+        assert!(Attestation::from_json(b"[]").is_err());
+        let mut b = a.to_bytes();
+        assert!(Attestation::from_bytes(&b[..b.len() - 1]).is_err());
+        b.push(0);
+        assert!(Attestation::from_bytes(&b).unwrap_err().to_string().contains("trailing"));
+        let mut b = a.to_bytes();
+        let answer_at = 4 + 2 + 9 + 32 + 6 * 32 + 31;
+        b[answer_at] = 2;
+        assert!(Attestation::from_bytes(&b).unwrap_err().to_string().contains("0 or 1"));
+        let mut b = a.to_bytes();
+        let challenge_at = 4 + 2 + 9 + 32 + 3 * 32;
+        b[challenge_at..challenge_at + 32].copy_from_slice(&[0xff; 32]);
+        assert!(Attestation::from_bytes(&b).unwrap_err().to_string().contains("not canonical"));
+        for cut in 0..b.len() {
+            let _ = Attestation::from_bytes(&a.to_bytes()[..cut]); // never panics
+        }
+    }
+}
