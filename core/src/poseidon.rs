@@ -77,6 +77,26 @@ pub fn hash32(xs: &[Fr; 32]) -> Fr {
     poseidon(&chunks).expect("4 inputs")
 }
 
+/// Roots of empty quaternary subtrees: `Z_0 = 0`, `Z_{h+1} = H(Z_h, Z_h, Z_h, Z_h)`, for
+/// heights `0..=TREE_DEPTH`.
+pub fn zero_hashes() -> &'static [Fr] {
+    static Z: OnceLock<Vec<Fr>> = OnceLock::new();
+    Z.get_or_init(|| {
+        let mut z = vec![Fr::zero()];
+        for h in 0..crate::encoding::TREE_DEPTH {
+            let c = z[h];
+            z.push(poseidon(&[c, c, c, c]).expect("4 inputs"));
+        }
+        z
+    })
+}
+
+/// Overwrites a field element that held a secret (volatile writes via `zeroize`).
+pub fn zeroize_fr(x: &mut Fr) {
+    use zeroize::Zeroize;
+    x.0 .0.zeroize();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,254 @@
+//! Parts shared by every zkmed circuit: the public statement, the identity and nullifier, the
+//! query witness and its hash, the patient leaf and age clause, the record commitment, and
+//! the per-record filter.
+
+use crate::gadgets::{
+    bits::{alloc_bits, is_geq_unchecked, is_zero, pack},
+    poseidon::poseidon_var,
+    FrVar,
+};
+use crate::witness::{CommonWitness, RecordWitness};
+use ark_bn254::Fr;
+use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar};
+use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use zkmed_core::attestation::PublicInputs;
+use zkmed_core::encoding::{CODE_SET_SIZE, COUNT_BITS, DATE_BITS, STATUS_BITS, STATUS_SET_SIZE, VALUE_BITS};
+use zkmed_core::query::QUERY_VERSION;
+
+type R<T> = Result<T, SynthesisError>;
+
+fn missing() -> SynthesisError {
+    SynthesisError::AssignmentMissing
+}
+
+/// The seven public inputs, allocated in attestation order.
+pub struct PublicVars {
+    pub record_commitment: FrVar,
+    pub identity_commitment: FrVar,
+    pub query_hash: FrVar,
+    pub challenge: FrVar,
+    pub scope: FrVar,
+    pub nullifier: FrVar,
+    pub answer: FrVar,
+}
+
+impl PublicVars {
+    pub fn alloc(cs: ConstraintSystemRef<Fr>, p: Option<&PublicInputs>) -> R<Self> {
+        let xs = p.map(|p| p.to_field_elements());
+        let mut v = (0..7).map(|i| FrVar::new_input(cs.clone(), || xs.map(|x| x[i]).ok_or_else(missing)));
+        let mut next = || v.next().expect("7 inputs");
+        Ok(PublicVars {
+            record_commitment: next()?,
+            identity_commitment: next()?,
+            query_hash: next()?,
+            challenge: next()?,
+            scope: next()?,
+            nullifier: next()?,
+            answer: next()?,
+        })
+    }
+}
+
+/// The query fields, each range-checked by construction (bits), plus derived selectors.
+pub struct QueryVars {
+    /// `kind_is[j]` = (kind == j) for j = 0..=6; exactly one is true.
+    pub kind_is: Vec<Boolean<Fr>>,
+    pub kind: FrVar,
+    pub quant_op: Boolean<Fr>,
+    pub quant_k: FrVar,
+    pub code_any: Boolean<Fr>,
+    pub codes: Vec<FrVar>,
+    pub date_lo: FrVar,
+    pub date_hi: FrVar,
+    pub value_lo: FrVar,
+    pub value_hi: FrVar,
+    pub unit: FrVar,
+    pub unit_any: Boolean<Fr>,
+    pub statuses: Vec<FrVar>,
+    pub age_enabled: Boolean<Fr>,
+    pub birth_cutoff: FrVar,
+}
+
+impl QueryVars {
+    /// Allocates the query witness and enforces `query_hash == H(...)` (docs/encoding.md).
+    pub fn alloc(cs: ConstraintSystemRef<Fr>, w: Option<&CommonWitness>, query_hash: &FrVar) -> R<Self> {
+        let q = w.map(|w| &w.query);
+        let bool_w = |b: Option<bool>| Boolean::new_witness(cs.clone(), || b.ok_or_else(missing));
+        let (kind_bits, kind) = alloc_bits(cs.clone(), q.map(|q| q.kind as u64), 3)?;
+        let quant_op = bool_w(q.map(|q| q.quant_op == 1))?;
+        let code_any = bool_w(q.map(|q| q.code_any))?;
+        let age_enabled = bool_w(q.map(|q| q.age_enabled))?;
+        let (k_bits, quant_k) = alloc_bits(cs.clone(), q.map(|q| q.quant_k as u64), COUNT_BITS)?;
+        // flags = version | kind << 8 | quant_op << 11 | code_any << 12 | age << 13 | k << 16
+        let flags = FrVar::Constant(Fr::from(QUERY_VERSION as u64))
+            + pack(&kind_bits) * Fr::from(1u64 << 8)
+            + FrVar::from(quant_op.clone()) * Fr::from(1u64 << 11)
+            + FrVar::from(code_any.clone()) * Fr::from(1u64 << 12)
+            + FrVar::from(age_enabled.clone()) * Fr::from(1u64 << 13)
+            + pack(&k_bits) * Fr::from(1u64 << 16);
+        let (_, date_lo) = alloc_bits(cs.clone(), q.map(|q| q.date_lo as u64), DATE_BITS)?;
+        let (_, date_hi) = alloc_bits(cs.clone(), q.map(|q| q.date_hi as u64), DATE_BITS)?;
+        let (_, value_lo) = alloc_bits(cs.clone(), q.map(|q| q.value_lo), VALUE_BITS)?;
+        let (_, value_hi) = alloc_bits(cs.clone(), q.map(|q| q.value_hi), VALUE_BITS)?;
+        let unit = FrVar::new_witness(cs.clone(), || q.map(|q| q.unit).ok_or_else(missing))?;
+        let (_, birth_cutoff) = alloc_bits(cs.clone(), q.map(|q| q.birth_cutoff as u64), DATE_BITS)?;
+        let mut statuses = Vec::with_capacity(STATUS_SET_SIZE);
+        for i in 0..STATUS_SET_SIZE {
+            let (_, s) = alloc_bits(cs.clone(), q.map(|q| q.statuses[i] as u64), STATUS_BITS)?;
+            statuses.push(s);
+        }
+        // Void (status 0) must never match: every allowed status is non-zero.
+        let mut prod = statuses[0].clone();
+        for s in &statuses[1..] {
+            prod *= s;
+        }
+        prod.enforce_not_equal(&FrVar::zero())?;
+        let status_pack = statuses
+            .iter()
+            .enumerate()
+            .fold(FrVar::zero(), |acc, (i, s)| acc + s * Fr::from(1u64 << (STATUS_BITS as usize * i)));
+        let codes = (0..CODE_SET_SIZE)
+            .map(|i| FrVar::new_witness(cs.clone(), || q.map(|q| q.codes[i]).ok_or_else(missing)))
+            .collect::<R<Vec<_>>>()?;
+        let chunks = codes.chunks(8).map(poseidon_var).collect::<R<Vec<_>>>()?;
+        let codes_hash = poseidon_var(&chunks)?;
+        let h = poseidon_var(&[
+            flags,
+            date_lo.clone(),
+            date_hi.clone(),
+            value_lo.clone(),
+            value_hi.clone(),
+            unit.clone(),
+            status_pack,
+            birth_cutoff.clone(),
+            codes_hash,
+        ])?;
+        h.enforce_equal(query_hash)?;
+        let kind_is = (0..=6u64).map(|j| kind.is_eq(&FrVar::Constant(Fr::from(j)))).collect::<R<Vec<_>>>()?;
+        // kind in 0..=6 (7 is not a kind).
+        kind_is.iter().fold(FrVar::zero(), |acc, b| acc + FrVar::from(b.clone())).enforce_equal(&FrVar::one())?;
+        let unit_any = is_zero(&unit)?;
+        Ok(QueryVars {
+            kind_is,
+            kind,
+            quant_op,
+            quant_k,
+            code_any,
+            codes,
+            date_lo,
+            date_hi,
+            value_lo,
+            value_hi,
+            unit,
+            unit_any,
+            statuses,
+            age_enabled,
+            birth_cutoff,
+        })
+    }
+
+    /// `Σ_j kind_is[j]·roots[j-1]`: the root of the queried kind's tree (0 if kind == 0).
+    pub fn select_root(&self, roots: &[FrVar]) -> R<FrVar> {
+        let mut acc = FrVar::zero();
+        for (j, r) in roots.iter().enumerate() {
+            acc += FrVar::from(self.kind_is[j + 1].clone()) * r;
+        }
+        Ok(acc)
+    }
+
+    /// 1 if the query has a record clause (kind != 0).
+    pub fn has_records(&self) -> Boolean<Fr> {
+        !self.kind_is[0].clone()
+    }
+}
+
+/// Identity, nullifier, challenge binding, patient leaf / age, and the record commitment.
+pub struct Common {
+    pub public: PublicVars,
+    pub query: QueryVars,
+    pub roots: Vec<FrVar>,
+    /// `!age_enabled || (birth_date != 0 && birth_date <= birth_cutoff)`.
+    pub age_ok: Boolean<Fr>,
+}
+
+impl Common {
+    pub fn synthesize(cs: ConstraintSystemRef<Fr>, public: Option<&PublicInputs>, w: Option<&CommonWitness>) -> R<Self> {
+        let public = PublicVars::alloc(cs.clone(), public)?;
+        // The challenge takes part in no other relation; squaring it puts it in a
+        // constraint so that its verifying-key coefficient is non-trivial and the proof is
+        // bound to it (otherwise any challenge would verify).
+        let _ = public.challenge.square()?;
+        let secret = FrVar::new_witness(cs.clone(), || w.map(|w| w.identity_secret).ok_or_else(missing))?;
+        poseidon_var(&[secret.clone()])?.enforce_equal(&public.identity_commitment)?;
+        poseidon_var(&[secret, public.scope.clone()])?.enforce_equal(&public.nullifier)?;
+
+        let query = QueryVars::alloc(cs.clone(), w, &public.query_hash)?;
+
+        let (_, birth) = alloc_bits(cs.clone(), w.map(|w| w.birth_date as u64), DATE_BITS)?;
+        let (_, gender) = alloc_bits(cs.clone(), w.map(|w| w.gender as u64), 2)?;
+        let salt = FrVar::new_witness(cs.clone(), || w.map(|w| w.patient_salt).ok_or_else(missing))?;
+        let patient_leaf = poseidon_var(&[birth.clone(), gender, salt])?;
+        let born = !is_zero(&birth)?;
+        let old_enough = is_geq_unchecked(&query.birth_cutoff, &birth, DATE_BITS)?;
+        let age_ok = (!query.age_enabled.clone()) | (born & old_enough);
+
+        let roots = (0..6)
+            .map(|i| FrVar::new_witness(cs.clone(), || w.map(|w| w.roots[i]).ok_or_else(missing)))
+            .collect::<R<Vec<_>>>()?;
+        let mut c_in = vec![public.identity_commitment.clone(), patient_leaf];
+        c_in.extend(roots.iter().cloned());
+        poseidon_var(&c_in)?.enforce_equal(&public.record_commitment)?;
+        Ok(Common { public, query, roots, age_ok })
+    }
+}
+
+/// A record opened inside a circuit.
+pub struct RecordVars {
+    pub leaf: FrVar,
+    pub kind: FrVar,
+    /// The record satisfies every filter of the query (kind is checked separately).
+    pub matches: Boolean<Fr>,
+}
+
+impl RecordVars {
+    /// Allocates a record (meta and value as range-checked bits), hashes its leaf and
+    /// evaluates the query's filter conjunction on it.
+    pub fn synthesize(cs: ConstraintSystemRef<Fr>, r: Option<&RecordWitness>, q: &QueryVars) -> R<Self> {
+        let (meta_bits, meta) = alloc_bits(cs.clone(), r.map(|r| r.meta), 32)?;
+        let (_, value) = alloc_bits(cs.clone(), r.map(|r| r.value), VALUE_BITS)?;
+        let code = FrVar::new_witness(cs.clone(), || r.map(|r| r.code).ok_or_else(missing))?;
+        let unit = FrVar::new_witness(cs.clone(), || r.map(|r| r.unit).ok_or_else(missing))?;
+        let aux = FrVar::new_witness(cs.clone(), || r.map(|r| r.aux).ok_or_else(missing))?;
+        let leaf = poseidon_var(&[meta, value.clone(), code.clone(), unit.clone(), aux])?;
+
+        let d = DATE_BITS as usize;
+        let s = STATUS_BITS as usize;
+        let date = pack(&meta_bits[..d]);
+        let status = pack(&meta_bits[d..d + s]);
+        let kind = pack(&meta_bits[d + s..]);
+
+        // code ∈ set  <=>  Π (code - c_i) == 0
+        let mut prod = &code - &q.codes[0];
+        for c in &q.codes[1..] {
+            prod *= &code - c;
+        }
+        let code_ok = q.code_any.clone() | is_zero(&prod)?;
+        let date_ok_lo = is_geq_unchecked(&date, &q.date_lo, DATE_BITS)?;
+        let date_ok_hi = is_geq_unchecked(&q.date_hi, &date, DATE_BITS)?;
+        let value_ok_lo = is_geq_unchecked(&value, &q.value_lo, VALUE_BITS)?;
+        let value_ok_hi = is_geq_unchecked(&q.value_hi, &value, VALUE_BITS)?;
+        let unit_ok = q.unit_any.clone() | unit.is_eq(&q.unit)?;
+        let mut sprod = &status - &q.statuses[0];
+        for st in &q.statuses[1..] {
+            sprod *= &status - st;
+        }
+        let status_ok = is_zero(&sprod)?;
+        let matches = Boolean::kary_and(&[code_ok, date_ok_lo, date_ok_hi, value_ok_lo, value_ok_hi, unit_ok, status_ok])?;
+        Ok(RecordVars { leaf, kind, matches })
+    }
+}
+
+/// Forces the public `answer` to equal `computed`.
+pub fn bind_answer(public: &PublicVars, computed: &Boolean<Fr>) -> R<()> {
+    FrVar::from(computed.clone()).enforce_equal(&public.answer)
+}

@@ -1,0 +1,62 @@
+//! The inclusion circuit (`exists-v1`): one record, opened by a depth-10 quaternary Merkle
+//! path (2^20 leaves per kind).
+//!
+//! **Relation.** Public `(C, idc, qh, challenge, scope, nf, answer)`. The prover knows
+//! `secret, birth_date, gender, salt_p, roots[6]`, a compiled query `q`, one record and a path
+//! such that
+//! * `idc = H(secret)`, `nf = H(secret, scope)`;
+//! * `qh = QueryHash(q)` and every field of `q` is in its range;
+//! * `C = H(idc, H(birth_date, gender, salt_p), roots[0..6])`;
+//! * if `q.kind != 0`: the record's leaf is on the path to `roots[q.kind - 1]`, the record's
+//!   kind is `q.kind`, it satisfies every filter of `q`, and the quantifier is `exists`
+//!   (`count >= 1`) — so the record part of the query is TRUE;
+//! * `answer = !q.age_enabled || (birth_date != 0 && birth_date <= q.birth_cutoff)`.
+//!
+//! So this circuit proves a "yes" for an `exists` query (and either answer of the age
+//! clause). A "no" for a record quantifier is proven by the scan circuits.
+
+use crate::common::{bind_answer, Common, RecordVars};
+use crate::gadgets::{
+    merkle::{root_from_path, PathLevelVar},
+    FrVar,
+};
+use crate::witness::{CommonWitness, PathWitness, RecordWitness};
+use ark_bn254::Fr;
+use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use zkmed_core::attestation::PublicInputs;
+use zkmed_core::encoding::TREE_DEPTH;
+
+#[derive(Default)]
+pub struct ExistsCircuit {
+    pub public: Option<PublicInputs>,
+    pub common: Option<CommonWitness>,
+    pub record: Option<RecordWitness>,
+    pub path: Option<PathWitness>,
+}
+
+impl ConstraintSynthesizer<Fr> for ExistsCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let c = Common::synthesize(cs.clone(), self.public.as_ref(), self.common.as_ref())?;
+        let rec = RecordVars::synthesize(cs.clone(), self.record.as_ref(), &c.query)?;
+        let mut levels = Vec::with_capacity(TREE_DEPTH);
+        for l in 0..TREE_DEPTH {
+            let p = self.path.as_ref();
+            let pos = p.map(|p| p.positions[l]);
+            let b0 = Boolean::new_witness(cs.clone(), || pos.map(|x| x & 1 == 1).ok_or(SynthesisError::AssignmentMissing))?;
+            let b1 = Boolean::new_witness(cs.clone(), || pos.map(|x| x & 2 == 2).ok_or(SynthesisError::AssignmentMissing))?;
+            let sib = |i: usize| FrVar::new_witness(cs.clone(), || p.map(|p| p.siblings[l][i]).ok_or(SynthesisError::AssignmentMissing));
+            levels.push(PathLevelVar { pos: [b0, b1], siblings: [sib(0)?, sib(1)?, sib(2)?] });
+        }
+        let root = root_from_path(&rec.leaf, &levels)?;
+        let enabled = FrVar::from(c.query.has_records());
+        let selected = c.query.select_root(&c.roots)?;
+        let zero = FrVar::zero();
+        ((root - selected) * &enabled).enforce_equal(&zero)?;
+        ((&rec.kind - &c.query.kind) * &enabled).enforce_equal(&zero)?;
+        ((FrVar::one() - FrVar::from(rec.matches)) * &enabled).enforce_equal(&zero)?;
+        (FrVar::from(c.query.quant_op.clone()) * &enabled).enforce_equal(&zero)?;
+        ((&c.query.quant_k - FrVar::one()) * &enabled).enforce_equal(&zero)?;
+        bind_answer(&c.public, &c.age_ok)
+    }
+}
