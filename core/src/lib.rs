@@ -12,6 +12,7 @@ pub mod error;
 pub mod field;
 pub mod manifest;
 pub mod poseidon;
+pub mod predicates;
 pub mod query;
 
 pub use error::{CoreError, Result};

@@ -1,0 +1,173 @@
+//! Proving: choose the cheapest circuit that can prove the query's true answer, fill its
+//! witness from the patient's opening, prove, and self-check the proof.
+
+use crate::error::{ProveError, Result};
+use crate::identity::IdentitySecret;
+use crate::keys::KeyStore;
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::Groth16;
+use ark_serialize::CanonicalSerialize;
+use ark_snark::SNARK;
+use rand::{CryptoRng, RngCore};
+use zkmed_circuits::exists::ExistsCircuit;
+use zkmed_circuits::scan::ScanCircuit;
+use zkmed_circuits::witness::{CommonWitness, PathWitness, RecordWitness};
+use zkmed_circuits::{AnyCircuit, CircuitId};
+use zkmed_core::attestation::{Attestation, PublicInputs, ATTESTATION_VERSION};
+use zkmed_core::encoding::{encode_date, Kind, DATE_BITS, TREE_DEPTH};
+use zkmed_core::query::{CompiledQuery, Query};
+use zkmed_records::{EncodedRecord, Opening};
+
+/// Native twin of the circuits' per-record filter (`zkmed_circuits::common::RecordVars`),
+/// used to pick the circuit and the witness. The circuit re-checks everything; the
+/// independent reference evaluator used in tests lives in the test suite.
+pub fn record_matches(e: &EncodedRecord, q: &CompiledQuery) -> bool {
+    let date = (e.meta & ((1 << DATE_BITS) - 1)) as u32;
+    let status = ((e.meta >> DATE_BITS) & 0xf) as u8;
+    (q.code_any || q.codes.contains(&e.code))
+        && (q.date_lo..=q.date_hi).contains(&date)
+        && (q.value_lo..=q.value_hi).contains(&e.value)
+        && (q.unit == Fr::from(0u64) || e.unit == q.unit)
+        && q.statuses.contains(&status)
+}
+
+/// Which circuit will prove a query for a patient, and what it will prove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub circuit: CircuitId,
+    pub answer: bool,
+    /// Records of the queried kind (0 if the query has no record clause).
+    pub records_of_kind: usize,
+    /// Of those, how many satisfy the filters.
+    pub matching: usize,
+    /// Leaf index of the record the inclusion circuit opens.
+    pub opened_index: Option<usize>,
+}
+
+/// Chooses the circuit: the inclusion circuit for a true `exists` (or an age-only query),
+/// otherwise the smallest scan circuit that holds all records of the kind.
+pub fn plan(opening: &Opening, cq: &CompiledQuery, available: &[CircuitId]) -> Result<Plan> {
+    let bd = encode_date(opening.patient.birth_date)?;
+    let age_ok = !cq.age_enabled || (bd != 0 && bd <= cq.birth_cutoff);
+    let Some(kind) = Kind::from_id(cq.kind) else {
+        return Ok(Plan { circuit: CircuitId::Exists, answer: age_ok, records_of_kind: 0, matching: 0, opened_index: None });
+    };
+    let recs = opening.records_of(kind);
+    let mut first = None;
+    let mut matching = 0;
+    for (i, (_, r)) in recs.iter().enumerate() {
+        if record_matches(&r.record.encode(r.salt)?, cq) {
+            matching += 1;
+            first.get_or_insert(i);
+        }
+    }
+    let n = recs.len();
+    if cq.quant_op == 0 && cq.quant_k == 1 && matching >= 1 {
+        return Ok(Plan { circuit: CircuitId::Exists, answer: age_ok, records_of_kind: n, matching, opened_index: first });
+    }
+    let q_ok = if cq.quant_op == 0 { matching as u32 >= cq.quant_k } else { matching as u32 <= cq.quant_k };
+    let largest = CircuitId::scans().into_iter().filter(|c| available.contains(c)).map(|c| c.capacity()).max().unwrap_or(0);
+    let circuit = CircuitId::scans()
+        .into_iter()
+        .filter(|c| available.contains(c))
+        .find(|c| c.capacity() >= n)
+        .ok_or(ProveError::CapacityExceeded { kind, records: n, capacity: largest })?;
+    Ok(Plan { circuit, answer: q_ok && age_ok, records_of_kind: n, matching, opened_index: None })
+}
+
+/// What to prove.
+pub struct ProveRequest<'a> {
+    pub opening: &'a Opening,
+    pub identity: &'a IdentitySecret,
+    pub query: &'a Query,
+    pub challenge: Fr,
+    pub scope: Fr,
+}
+
+/// A proof with what was learned on the way.
+pub struct Proven {
+    pub attestation: Attestation,
+    pub plan: Plan,
+}
+
+/// Proves `req.query` for the patient. The answer is whatever is true: a "no" is proven as
+/// carefully as a "yes".
+pub fn prove<R: RngCore + CryptoRng>(keys: &KeyStore, req: &ProveRequest<'_>, rng: &mut R) -> Result<Proven> {
+    if req.identity.commitment() != req.opening.identity_commitment {
+        return Err(ProveError::IdentityMismatch);
+    }
+    let cq = req.query.compile()?;
+    let plan = plan(req.opening, &cq, &keys.available())?;
+    let k = keys.get(plan.circuit)?;
+    let trees = req.opening.trees()?;
+    let roots: [Fr; 6] = std::array::from_fn(|i| trees[i].root());
+    let public = PublicInputs {
+        record_commitment: req.opening.commitment()?,
+        identity_commitment: req.opening.identity_commitment,
+        query_hash: cq.hash(),
+        challenge: req.challenge,
+        scope: req.scope,
+        nullifier: req.identity.nullifier(req.scope),
+        answer: plan.answer,
+    };
+    let common = CommonWitness {
+        identity_secret: req.identity.expose(),
+        birth_date: encode_date(req.opening.patient.birth_date)?,
+        gender: req.opening.patient.gender.id(),
+        patient_salt: req.opening.patient_salt,
+        roots,
+        query: cq.clone(),
+    };
+    let kind = Kind::from_id(cq.kind);
+    let encoded = |k: Kind| -> Result<Vec<RecordWitness>> {
+        req.opening
+            .records_of(k)
+            .iter()
+            .map(|(_, r)| Ok(to_witness(&r.record.encode(r.salt)?)))
+            .collect()
+    };
+    let circuit = match plan.circuit {
+        CircuitId::Exists => {
+            let (record, path) = match (kind, plan.opened_index) {
+                (Some(k), Some(i)) => {
+                    let recs = encoded(k)?;
+                    let p = trees[k.index()].path(i)?;
+                    (recs[i].clone(), PathWitness { siblings: p.siblings().to_vec(), positions: p.positions().to_vec() })
+                }
+                _ => (
+                    RecordWitness::default(),
+                    PathWitness { siblings: vec![[Fr::from(0u64); 3]; TREE_DEPTH], positions: vec![0; TREE_DEPTH] },
+                ),
+            };
+            AnyCircuit::Exists(ExistsCircuit { public: Some(public.clone()), common: Some(common), record: Some(record), path: Some(path) })
+        }
+        scan => AnyCircuit::Scan(ScanCircuit {
+            capacity: scan.capacity(),
+            public: Some(public.clone()),
+            common: Some(common),
+            records: Some(encoded(kind.expect("scan plans have a kind"))?),
+        }),
+    };
+    let proof = Groth16::<Bn254>::prove(&k.pk, circuit, rng).map_err(|e| ProveError::Synthesis(e.to_string()))?;
+    let inputs = public.to_field_elements();
+    let ok = Groth16::<Bn254>::verify_with_processed_vk(&k.pvk, &inputs, &proof).unwrap_or(false);
+    if !ok {
+        return Err(ProveError::SelfCheck(plan.circuit.as_str().into()));
+    }
+    let mut bytes = Vec::new();
+    proof.serialize_compressed(&mut bytes).expect("serialize to Vec");
+    Ok(Proven {
+        attestation: Attestation {
+            version: ATTESTATION_VERSION,
+            circuit: plan.circuit.as_str().into(),
+            key_hash: k.key_hash.clone(),
+            public,
+            proof: hex::encode(bytes),
+        },
+        plan,
+    })
+}
+
+fn to_witness(e: &EncodedRecord) -> RecordWitness {
+    RecordWitness { meta: e.meta, value: e.value, code: e.code, unit: e.unit, aux: e.aux }
+}
