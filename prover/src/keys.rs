@@ -8,7 +8,8 @@
 //! knows the toxic waste and could forge proofs. Production keys need an MPC ceremony.
 
 use crate::error::{ProveError, Result};
-use ark_bn254::Bn254;
+use ark_bn254::{Bn254, Fr};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisMode, R1CS_PREDICATE_LABEL};
 use ark_groth16::{Groth16, PreparedVerifyingKey, ProvingKey, VerifyingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rand::{CryptoRng, RngCore};
@@ -22,7 +23,8 @@ use zkmed_core::manifest::{read_pinned, sha256_hex, CircuitEntry, KeyFile, Manif
 /// Version of the relation behind each circuit id (bumped with the id).
 pub const CIRCUIT_VERSION: u32 = 1;
 
-/// A circuit's keys, loaded.
+/// A circuit's keys, loaded, with its R1CS matrices (synthesized once, so that proving
+/// only computes witness values and never rebuilds or re-inlines constraints).
 pub struct CircuitKeys {
     pub id: CircuitId,
     pub pk: ProvingKey<Bn254>,
@@ -30,6 +32,28 @@ pub struct CircuitKeys {
     /// Hex SHA-256 of the compressed verifying key; goes into every attestation.
     pub key_hash: String,
     pub constraints: usize,
+    pub r1cs: R1csShape,
+}
+
+/// The constraint matrices `A, B, C` of a circuit and its sizes.
+pub struct R1csShape {
+    pub matrices: Vec<Matrix<Fr>>,
+    pub num_instance_variables: usize,
+    pub num_constraints: usize,
+}
+
+impl R1csShape {
+    /// Synthesizes the blank circuit in setup mode and extracts its matrices.
+    pub fn of(id: CircuitId) -> Result<R1csShape> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        id.blank().generate_constraints(cs.clone()).map_err(|e| ProveError::Synthesis(e.to_string()))?;
+        cs.finalize();
+        let mut m = cs.to_matrices().map_err(|e| ProveError::Synthesis(e.to_string()))?;
+        let matrices = m.remove(R1CS_PREDICATE_LABEL).ok_or_else(|| ProveError::Synthesis("no R1CS predicate".into()))?;
+        Ok(R1csShape { matrices, num_instance_variables: cs.num_instance_variables(), num_constraints: cs.num_constraints() })
+    }
 }
 
 impl CircuitKeys {
@@ -144,7 +168,18 @@ impl KeyStore {
                 reason: "verifying key does not belong to the proving key".into(),
             });
         }
+        let r1cs = R1csShape::of(id)?;
+        if r1cs.num_constraints != entry.constraints || pk.vk.gamma_abc_g1.len() != r1cs.num_instance_variables {
+            return Err(ProveError::BadKey {
+                path: entry.pk.file.clone(),
+                reason: format!(
+                    "made for a circuit with {} constraints; this build's {id} has {} (run `zkmed setup` again)",
+                    entry.constraints, r1cs.num_constraints
+                ),
+            });
+        }
         let keys = Arc::new(CircuitKeys {
+            r1cs,
             id,
             pvk: ark_groth16::prepare_verifying_key(&pk.vk),
             pk,

@@ -3,7 +3,10 @@
 
 use crate::error::{ProveError, Result};
 use crate::identity::IdentitySecret;
-use crate::keys::KeyStore;
+use crate::keys::{CircuitKeys, KeyStore};
+use ark_ff::UniformRand;
+use ark_groth16::{r1cs_to_qap::LibsnarkReduction, Proof};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode};
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::Groth16;
 use ark_serialize::CanonicalSerialize;
@@ -148,7 +151,7 @@ pub fn prove<R: RngCore + CryptoRng>(keys: &KeyStore, req: &ProveRequest<'_>, rn
             records: Some(encoded(kind.expect("scan plans have a kind"))?),
         }),
     };
-    let proof = Groth16::<Bn254>::prove(&k.pk, circuit, rng).map_err(|e| ProveError::Synthesis(e.to_string()))?;
+    let proof = groth16_prove(&k, circuit, rng)?;
     let inputs = public.to_field_elements();
     let ok = Groth16::<Bn254>::verify_with_processed_vk(&k.pvk, &inputs, &proof).unwrap_or(false);
     if !ok {
@@ -166,6 +169,38 @@ pub fn prove<R: RngCore + CryptoRng>(keys: &KeyStore, req: &ProveRequest<'_>, rn
         },
         plan,
     })
+}
+
+/// Groth16 proof with the cached matrices: the circuit is synthesized in prove mode without
+/// building constraints (values only), then the QAP witness map and the MSMs run.
+fn groth16_prove<R: RngCore + CryptoRng>(k: &CircuitKeys, circuit: AnyCircuit, rng: &mut R) -> Result<Proof<Bn254>> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
+    circuit.generate_constraints(cs.clone()).map_err(|e| ProveError::Synthesis(e.to_string()))?;
+    let (instance, witness) = {
+        let b = cs.borrow().ok_or_else(|| ProveError::Synthesis("constraint system dropped".into()))?;
+        let i = b.instance_assignment().map_err(|e| ProveError::Synthesis(e.to_string()))?.to_vec();
+        let w = b.witness_assignment().map_err(|e| ProveError::Synthesis(e.to_string()))?.to_vec();
+        (i, w)
+    };
+    if instance.len() != k.r1cs.num_instance_variables {
+        return Err(ProveError::Synthesis(format!("{} instance variables, expected {}", instance.len(), k.r1cs.num_instance_variables)));
+    }
+    let mut full = instance;
+    full.extend_from_slice(&witness);
+    let r = Fr::rand(rng);
+    let s = Fr::rand(rng);
+    Groth16::<Bn254, LibsnarkReduction>::create_proof_with_reduction_and_matrices(
+        &k.pk,
+        r,
+        s,
+        &k.r1cs.matrices,
+        k.r1cs.num_instance_variables,
+        k.r1cs.num_constraints,
+        &full,
+    )
+    .map_err(|e| ProveError::Synthesis(e.to_string()))
 }
 
 fn to_witness(e: &EncodedRecord) -> RecordWitness {

@@ -1,0 +1,291 @@
+//! Malformed input: each case is an error whose message names the problem, and no input,
+//! random or mutated, makes the importer panic.
+
+mod common;
+
+use common::bundle;
+use proptest::prelude::*;
+use serde_json::Value;
+use zkmed_records::{import_bundle, RecordsError};
+
+fn err(json: &str) -> String {
+    match import_bundle(json.as_bytes()) {
+        Ok(_) => panic!("expected an error for {json}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn assert_contains(msg: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(msg.contains(p), "{msg:?} should mention {p:?}");
+    }
+}
+
+#[test]
+fn not_json() {
+    let m = err("this is not json");
+    assert_contains(&m, &["not valid JSON"]);
+    assert!(matches!(
+        import_bundle(b"{\"resourceType\":"),
+        Err(RecordsError::Json(_))
+    ));
+    assert!(matches!(import_bundle(b""), Err(RecordsError::Json(_))));
+    assert!(matches!(
+        import_bundle(&[0xff, 0xfe, 0x00]),
+        Err(RecordsError::Json(_))
+    ));
+}
+
+#[test]
+fn not_a_bundle() {
+    assert_contains(&err("[1,2,3]"), &["not a FHIR Bundle", "an array"]);
+    assert_contains(&err("42"), &["not a FHIR Bundle", "a number"]);
+    assert_contains(
+        &err(r#"{"resourceType":"Patient","birthDate":"2000-01-01"}"#),
+        &["\"Patient\"", "\"Bundle\""],
+    );
+    assert_contains(&err(r#"{"entry":[]}"#), &["no resourceType"]);
+    assert_contains(
+        &err(r#"{"resourceType":"Bundle","entry":{}}"#),
+        &["Bundle.entry", "an object", "expected an array"],
+    );
+    assert_contains(
+        &err(r#"{"resourceType":"Bundle","type":5,"entry":[]}"#),
+        &["Bundle.type"],
+    );
+}
+
+#[test]
+fn patient_count() {
+    assert_contains(
+        &err(r#"{"resourceType":"Bundle","type":"collection"}"#),
+        &["no Patient"],
+    );
+    assert_contains(
+        &err(r#"{"resourceType":"Bundle","entry":[]}"#),
+        &["no Patient", "exactly one"],
+    );
+    let two = r#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","birthDate":"1990-01-01"}},{"resource":{"resourceType":"Claim"}},{"resource":{"resourceType":"Patient","birthDate":"1991-01-01"}}]}"#;
+    assert_contains(
+        &err(two),
+        &["2 Patient resources", "entries 0, 2", "exactly one"],
+    );
+}
+
+#[test]
+fn patient_fields() {
+    let p = |fields: &str| {
+        format!(
+            r#"{{"resourceType":"Bundle","entry":[{{"resource":{{"resourceType":"Patient","id":"pp"{fields}}}}}]}}"#
+        )
+    };
+    assert_contains(&err(&p("")), &["no birthDate", "Patient/pp", "entry 0"]);
+    assert_contains(&err(&p(r#","birthDate":"""#)), &["no birthDate"]);
+    assert_contains(
+        &err(&p(r#","birthDate":"1980""#)),
+        &["partial birthDate", "\"1980\""],
+    );
+    assert_contains(
+        &err(&p(r#","birthDate":"1980-02-30""#)),
+        &["birthDate", "1980-02-30", "day 30"],
+    );
+    assert_contains(
+        &err(&p(r#","birthDate":19800101"#)),
+        &["birthDate", "wrong JSON type"],
+    );
+    assert_contains(
+        &err(&p(r#","birthDate":"1980-01-01","gender":"M""#)),
+        &["gender", "\"M\"", "AdministrativeGender"],
+    );
+    let ok = import_bundle(p(r#","birthDate":"1980-01-01","gender":"other""#).as_bytes()).unwrap();
+    assert_eq!(ok.patient.gender.id(), 3);
+}
+
+#[test]
+fn entries() {
+    let b = |entry: &str| format!(r#"{{"resourceType":"Bundle","entry":[{entry}]}}"#);
+    assert_contains(&err(&b(r#"{"fullUrl":"x"}"#)), &["entry 0", "no resource"]);
+    assert_contains(
+        &err(&b(r#"{"resource":null}"#)),
+        &["entry 0", "no resource"],
+    );
+    assert_contains(
+        &err(&b(r#"7"#)),
+        &["entry 0", "a number", "expected an object"],
+    );
+    assert_contains(
+        &err(&b(r#"{"resource":"Patient"}"#)),
+        &["entry 0", "`resource` is a string"],
+    );
+    assert_contains(
+        &err(&b(r#"{"resource":{"id":"x"}}"#)),
+        &["entry 0", "no resourceType"],
+    );
+    assert_contains(
+        &err(&b(r#"{"resource":{"resourceType":3}}"#)),
+        &["entry 0", "resourceType is a number"],
+    );
+    assert_contains(
+        &err(&bundle(&[r#"{"resourceType":"Condition","id":7}"#])),
+        &["entry 1", "Condition", "`id`"],
+    );
+}
+
+#[test]
+fn condition_with_code_as_a_string() {
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Condition","id":"c9","code":"38341003"}"#,
+    ]));
+    assert_contains(
+        &m,
+        &[
+            "entry 1",
+            "Condition/c9",
+            "field `code`",
+            "wrong JSON type",
+            "string",
+        ],
+    );
+}
+
+#[test]
+fn wrong_types_deeper_down() {
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Observation","id":"o1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1"}]},"valueQuantity":{"value":"5.7"}}"#,
+    ]));
+    assert_contains(&m, &["Observation/o1", "field `valueQuantity`", "string"]);
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Procedure","id":"p1","status":["completed"]}"#,
+    ]));
+    assert_contains(&m, &["Procedure/p1", "field `status`"]);
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Condition","code":{"coding":{"system":"s","code":"1"}}}"#,
+    ]));
+    assert_contains(&m, &["Condition without id", "field `code`", "sequence"]);
+    // Fields the model does not read may hold anything.
+    import_bundle(
+        bundle(&[r#"{"resourceType":"Condition","code":{"coding":[{"system":"s","code":"1"}]},"note":7,"extension":"x","subject":[1]}"#])
+            .as_bytes(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn bad_dates() {
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Condition","id":"c1","code":{"coding":[{"system":"http://snomed.info/sct","code":"1"}]},"onsetDateTime":"2020-13-45"}"#,
+    ]));
+    assert_contains(
+        &m,
+        &[
+            "entry 1",
+            "Condition/c1",
+            "field `onsetDateTime`",
+            "\"2020-13-45\"",
+            "not a valid FHIR date",
+            "month 13",
+        ],
+    );
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Procedure","id":"p","status":"completed","code":{"coding":[{"system":"s","code":"1"}]},"performedPeriod":{"start":"2020-01-01","end":"soon"}}"#,
+    ]));
+    assert_contains(&m, &["field `performedPeriod.end`", "\"soon\""]);
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Immunization","id":"i","status":"completed","vaccineCode":{"coding":[{"system":"s","code":"1"}]},"occurrenceDateTime":"0000-01-01"}"#,
+    ]));
+    assert_contains(&m, &["occurrenceDateTime", "year 0000"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Never panics
+// ---------------------------------------------------------------------------------------
+
+fn small_fixture() -> &'static [u8] {
+    static F: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        // Trim the smallest fixture to its first 120 entries to keep each case fast.
+        let mut v: Value = serde_json::from_slice(&common::fixture("Chet_Hoeger")).unwrap();
+        v["entry"].as_array_mut().unwrap().truncate(120);
+        serde_json::to_vec(&v).unwrap()
+    })
+}
+
+fn random_value(seed: u64) -> Value {
+    match seed % 8 {
+        0 => Value::Null,
+        1 => Value::Bool(seed % 16 == 1),
+        2 => Value::from(seed as i64 - 1_000_000),
+        3 => Value::from(-1.5e300),
+        4 => Value::String("2020-13-45".into()),
+        5 => Value::String(String::new()),
+        6 => Value::Array(vec![Value::from(1), Value::String("x".into())]),
+        _ => serde_json::json!({"coding": [{"system": 5}], "value": "5"}),
+    }
+}
+
+/// Walks `path` (a list of choices) down `v` and replaces (or deletes a key of) the node
+/// reached.
+fn mutate(v: &mut Value, path: &[usize], seed: u64) {
+    if let Some((&c, rest)) = path.split_first() {
+        match v {
+            Value::Array(a) if !a.is_empty() => {
+                let n = a.len();
+                return mutate(&mut a[c % n], rest, seed);
+            }
+            Value::Object(o) if !o.is_empty() => {
+                let key = o.keys().nth(c % o.len()).unwrap().clone();
+                if seed % 5 == 0 && rest.is_empty() {
+                    o.remove(&key);
+                    return;
+                }
+                return mutate(o.get_mut(&key).unwrap(), rest, seed);
+            }
+            _ => {}
+        }
+    }
+    *v = random_value(seed);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = import_bundle(&bytes);
+    }
+
+    #[test]
+    fn random_json_never_panics(s in r#"\{"resourceType":"Bundle","entry":\[(\{"resource":\{"resourceType":"(Patient|Condition|Observation)"(,"[a-zA-Z]{1,12}":("[0-9T:-]{0,12}"|[0-9.e-]{1,8}|\{\}|\[\]|null))*\}\},?){0,4}\]\}"#) {
+        let _ = import_bundle(s.as_bytes());
+    }
+
+    #[test]
+    fn byte_mutations_of_a_fixture_never_panic(edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
+        let mut b = small_fixture().to_vec();
+        for (pos, byte) in edits {
+            let i = pos % b.len();
+            b[i] = byte;
+        }
+        let _ = import_bundle(&b);
+    }
+
+    #[test]
+    fn structural_mutations_of_a_fixture_never_panic(
+        muts in proptest::collection::vec((proptest::collection::vec(any::<usize>(), 1..7), any::<u64>()), 1..4)
+    ) {
+        let mut v: Value = serde_json::from_slice(small_fixture()).unwrap();
+        for (path, seed) in &muts {
+            // Aim most mutations inside the entries: entry -> resource -> field -> ...
+            if seed % 4 == 0 {
+                mutate(&mut v, path, *seed);
+            } else {
+                mutate(&mut v["entry"], path, *seed);
+            }
+        }
+        let bytes = serde_json::to_vec(&v).unwrap();
+        match import_bundle(&bytes) {
+            Ok(imp) => prop_assert!(imp.records.iter().all(|r| r.validate().is_ok())),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+}
