@@ -9,6 +9,8 @@ pub mod error;
 pub mod identity;
 pub mod keys;
 pub mod prove;
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::{ProveError, Result};
 pub use identity::IdentitySecret;

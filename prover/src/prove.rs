@@ -105,7 +105,7 @@ pub fn prove<R: RngCore + CryptoRng>(keys: &KeyStore, req: &ProveRequest<'_>, rn
     let trees = req.opening.trees()?;
     let roots: [Fr; 6] = std::array::from_fn(|i| trees[i].root());
     let public = PublicInputs {
-        record_commitment: req.opening.commitment()?,
+        record_commitment: zkmed_records::record_commitment(req.opening.identity_commitment, req.opening.patient_leaf()?, &roots),
         identity_commitment: req.opening.identity_commitment,
         query_hash: cq.hash(),
         challenge: req.challenge,
@@ -177,7 +177,9 @@ fn groth16_prove<R: RngCore + CryptoRng>(k: &CircuitKeys, circuit: AnyCircuit, r
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
+    let t0 = std::time::Instant::now();
     circuit.generate_constraints(cs.clone()).map_err(|e| ProveError::Synthesis(e.to_string()))?;
+    tracing::debug!(synth_ms = t0.elapsed().as_secs_f64() * 1e3, "witness synthesized");
     let (instance, witness) = {
         let b = cs.borrow().ok_or_else(|| ProveError::Synthesis("constraint system dropped".into()))?;
         let i = b.instance_assignment().map_err(|e| ProveError::Synthesis(e.to_string()))?.to_vec();
