@@ -1,0 +1,507 @@
+//! `zkmed`: turn a FHIR bundle into a record commitment, prove yes/no facts about it in zero
+//! knowledge, and verify those proofs.
+#![forbid(unsafe_code)]
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::OsRng;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use zkmed_circuits::CircuitId;
+use zkmed_core::attestation::Attestation;
+use zkmed_core::field::{fr_to_dec, fr_to_hex, hash_to_field, parse_fr, Fr};
+use zkmed_core::query::Query;
+use zkmed_core::{poseidon, predicates};
+use zkmed_prover::{IdentitySecret, KeyStore, ProveRequest, SetupEvent};
+use zkmed_records::{import_bundle, Opening};
+use zkmed_verifier::{InMemoryCommitments, KeySet};
+
+#[derive(Parser)]
+#[command(name = "zkmed", version, about = "Zero-knowledge attestations over FHIR medical records (Groth16/BN254)")]
+struct Cli {
+    /// Key directory (proving/verifying keys + manifest.json).
+    #[arg(long, global = true, default_value = "keys", env = "ZKMED_KEYS")]
+    keys: PathBuf,
+    /// Machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Generate proving and verifying keys (INSECURE single-party setup: not for production).
+    Setup(SetupArgs),
+    /// Manage identity secrets.
+    #[command(subcommand)]
+    Identity(IdentityCmd),
+    /// Import a FHIR R4 bundle and commit to its records; writes the private opening.
+    Commit(CommitArgs),
+    /// Prove a query about committed records.
+    Prove(ProveArgs),
+    /// Verify an attestation against the question, the challenge and the expected commitment.
+    Verify(VerifyArgs),
+    /// Export an attestation in other formats.
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Poseidon hash (circomlib-compatible) of field elements, for interop checks.
+    Poseidon {
+        /// 1 to 12 field elements, decimal or 0x-hex.
+        inputs: Vec<String>,
+    },
+    /// List the named predicates, or print one as a query.
+    Predicates {
+        /// Print this predicate's instantiated query.
+        name: Option<String>,
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
+    /// Hash a query (what a verifier compares against an attestation).
+    QueryHash(QueryArgs),
+    /// The main job end to end: keys, import a fixture patient, commit, prove two named
+    /// predicates, verify, report.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct SetupArgs {
+    /// Circuits to set up (default: exists-v1, scan64-v1, scan512-v1).
+    #[arg(long, value_delimiter = ',')]
+    circuits: Vec<String>,
+    /// Deterministic setup from a seed: reproducible and therefore forgeable. Tests only.
+    #[arg(long)]
+    insecure_seed: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum IdentityCmd {
+    /// Create a new random identity secret (file mode 0600); prints its commitment.
+    New {
+        #[arg(long, default_value = "identity.json")]
+        out: PathBuf,
+    },
+    /// Print the commitment of an identity file.
+    Show {
+        #[arg(long, default_value = "identity.json")]
+        identity: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct CommitArgs {
+    /// FHIR R4 Bundle (JSON).
+    #[arg(long)]
+    bundle: PathBuf,
+    #[arg(long, default_value = "identity.json")]
+    identity: PathBuf,
+    /// Where to write the private opening (records + salts). Keep it secret.
+    #[arg(long, default_value = "opening.json")]
+    out: PathBuf,
+}
+
+#[derive(Args, Clone)]
+struct QueryArgs {
+    /// A named predicate (see `zkmed predicates`).
+    #[arg(long, conflicts_with = "query")]
+    predicate: Option<String>,
+    /// Predicate parameter, e.g. `--param years=21`.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// A query file in the JSON query language.
+    #[arg(long)]
+    query: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ProveArgs {
+    #[arg(long, default_value = "opening.json")]
+    opening: PathBuf,
+    #[arg(long, default_value = "identity.json")]
+    identity: PathBuf,
+    #[command(flatten)]
+    query: QueryArgs,
+    /// The verifier's challenge: a field element, or `text:...` hashed into the field.
+    #[arg(long)]
+    challenge: String,
+    /// The verifier's scope for the nullifier: a field element or `text:...`.
+    #[arg(long, default_value = "text:default")]
+    scope: String,
+    #[arg(long, default_value = "attestation.json")]
+    out: PathBuf,
+    /// Also write the compact binary form next to `--out` (`.bin`).
+    #[arg(long)]
+    binary: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[arg(long, default_value = "attestation.json")]
+    attestation: PathBuf,
+    #[command(flatten)]
+    query: QueryArgs,
+    #[arg(long)]
+    challenge: String,
+    /// The record commitment you expect for this identity (from the chain or the issuer).
+    #[arg(long)]
+    commitment: String,
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// Write proof.json, public.json and verification_key.json for `snarkjs groth16 verify`.
+    Snarkjs {
+        #[arg(long, default_value = "attestation.json")]
+        attestation: PathBuf,
+        #[arg(long, default_value = "snarkjs")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// FHIR bundle of the demo patient.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo/jonathan-hermiston.json"))]
+    bundle: PathBuf,
+    /// Working directory for the identity, opening and attestations.
+    #[arg(long, default_value = ".zkmed/demo")]
+    workdir: PathBuf,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let json = cli.json;
+    match cli.cmd {
+        Cmd::Setup(a) => cmd_setup(&cli.keys, a, json),
+        Cmd::Identity(IdentityCmd::New { out }) => {
+            let id = IdentitySecret::random(&mut OsRng);
+            id.save(&out)?;
+            out_line(json, json!({"identity_file": out, "identity_commitment": fr_to_dec(&id.commitment())}), || {
+                format!("identity written to {} (keep it secret)\nidentity commitment: {}", out.display(), fr_to_dec(&id.commitment()))
+            });
+            Ok(())
+        }
+        Cmd::Identity(IdentityCmd::Show { identity }) => {
+            let id = IdentitySecret::load(&identity)?;
+            out_line(json, json!({"identity_commitment": fr_to_dec(&id.commitment())}), || fr_to_dec(&id.commitment()));
+            Ok(())
+        }
+        Cmd::Commit(a) => cmd_commit(a, json),
+        Cmd::Prove(a) => cmd_prove(&cli.keys, a, json),
+        Cmd::Verify(a) => cmd_verify(&cli.keys, a, json),
+        Cmd::Export(ExportCmd::Snarkjs { attestation, out }) => cmd_export_snarkjs(&cli.keys, &attestation, &out, json),
+        Cmd::Poseidon { inputs } => {
+            let xs = inputs.iter().map(|s| parse_fr(s)).collect::<Result<Vec<_>, _>>()?;
+            let h = poseidon::poseidon(&xs)?;
+            out_line(json, json!({"hash": fr_to_dec(&h), "hex": fr_to_hex(&h)}), || format!("{}\n{}", fr_to_dec(&h), fr_to_hex(&h)));
+            Ok(())
+        }
+        Cmd::Predicates { name: None, .. } => {
+            let list: Vec<_> = predicates::names()
+                .into_iter()
+                .map(|n| {
+                    let p = predicates::get(n).expect("shipped predicate parses");
+                    json!({"name": n, "description": p.description, "params": p.params.keys().collect::<Vec<_>>()})
+                })
+                .collect();
+            out_line(json, json!(list), || {
+                list.iter().map(|p| format!("{:<24} {}", p["name"].as_str().unwrap_or(""), p["description"].as_str().unwrap_or(""))).collect::<Vec<_>>().join("\n")
+            });
+            Ok(())
+        }
+        Cmd::Predicates { name: Some(n), params } => {
+            let q = load_query(&QueryArgs { predicate: Some(n), params, query: None })?;
+            println!("{}", serde_json::to_string_pretty(&q)?);
+            Ok(())
+        }
+        Cmd::QueryHash(a) => {
+            let q = load_query(&a)?;
+            let h = q.hash()?;
+            out_line(json, json!({"query_hash": fr_to_dec(&h)}), || fr_to_dec(&h));
+            Ok(())
+        }
+        Cmd::Demo(a) => cmd_demo(&cli.keys, a, json),
+    }
+}
+
+fn out_line(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+/// A field element, or `text:...` mapped into the field with SHA-256.
+fn parse_field_arg(what: &str, s: &str) -> Result<Fr> {
+    if let Some(t) = s.strip_prefix("text:") {
+        return Ok(hash_to_field(&format!("zkmed/{what}/v1"), t.as_bytes()));
+    }
+    parse_fr(s).with_context(|| format!("--{what}"))
+}
+
+fn load_query(a: &QueryArgs) -> Result<Query> {
+    match (&a.predicate, &a.query) {
+        (Some(name), None) => {
+            let p = predicates::get(name)?;
+            let params = predicates::parse_params(&a.params)?;
+            Ok(p.instantiate(&params, chrono::Local::now().date_naive())?)
+        }
+        (None, Some(path)) => {
+            if !a.params.is_empty() {
+                bail!("--param only applies to --predicate");
+            }
+            let bytes = std::fs::read(path).with_context(|| format!("reading query {}", path.display()))?;
+            Query::from_json(&bytes).with_context(|| format!("query {}", path.display()))
+        }
+        _ => bail!("give exactly one of --predicate NAME or --query FILE"),
+    }
+}
+
+fn parse_circuits(list: &[String]) -> Result<Vec<CircuitId>> {
+    if list.is_empty() {
+        return Ok(CircuitId::ALL.to_vec());
+    }
+    list.iter()
+        .map(|s| {
+            CircuitId::parse(s).ok_or_else(|| {
+                anyhow!("unknown circuit {s:?} (known: {})", CircuitId::ALL.map(|c| c.as_str()).join(", "))
+            })
+        })
+        .collect()
+}
+
+const INSECURE: &str = "WARNING: INSECURE SETUP — single-party Groth16 keys; whoever ran this setup could forge proofs. Use keys from an MPC ceremony in production.";
+
+fn run_setup(dir: &Path, circuits: &[CircuitId], seed: Option<u64>, json: bool) -> Result<()> {
+    let bar = if json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let mut on_event = |e: SetupEvent| match e {
+        SetupEvent::Start { circuit, index, total, constraints } => {
+            bar.set_message(format!("setup {}/{}: {circuit} ({constraints} constraints)", index + 1, total))
+        }
+        SetupEvent::Done { circuit, seconds, pk_bytes } => {
+            bar.println(format!("  {circuit}: {:.1} s, proving key {:.1} MB", seconds, pk_bytes as f64 / 1e6))
+        }
+    };
+    match seed {
+        Some(s) => {
+            use rand::SeedableRng;
+            zkmed_prover::setup(dir, circuits, &mut rand_chacha::ChaCha20Rng::seed_from_u64(s), &mut on_event)?
+        }
+        None => zkmed_prover::setup(dir, circuits, &mut OsRng, &mut on_event)?,
+    };
+    bar.finish_and_clear();
+    Ok(())
+}
+
+fn cmd_setup(dir: &Path, a: SetupArgs, json: bool) -> Result<()> {
+    let circuits = parse_circuits(&a.circuits)?;
+    eprintln!("{INSECURE}");
+    run_setup(dir, &circuits, a.insecure_seed, json)?;
+    let m = zkmed_core::manifest::Manifest::load(dir)?;
+    out_line(json, serde_json::to_value(&m)?, || {
+        let mut s = format!("keys written to {}\n", dir.display());
+        for c in &m.circuits {
+            s += &format!("  {:<12} {:>7} constraints  vk sha256 {}\n", c.id, c.constraints, c.vk.sha256);
+        }
+        s + INSECURE
+    });
+    Ok(())
+}
+
+fn cmd_commit(a: CommitArgs, json: bool) -> Result<()> {
+    let bytes = std::fs::read(&a.bundle).with_context(|| format!("reading bundle {}", a.bundle.display()))?;
+    let imported = import_bundle(&bytes).with_context(|| format!("bundle {}", a.bundle.display()))?;
+    let id = IdentitySecret::load(&a.identity)?;
+    let opening = Opening::create(imported, id.commitment(), &mut OsRng)?;
+    let c = opening.commitment()?;
+    opening.save(&a.out)?;
+    let report = &opening.import_report;
+    out_line(
+        json,
+        json!({"record_commitment": fr_to_dec(&c), "identity_commitment": fr_to_dec(&opening.identity_commitment), "opening": a.out, "report": report}),
+        || {
+            let mut s = format!("record commitment: {}\nopening written to {} (secret: records + salts)\n", fr_to_dec(&c), a.out.display());
+            for (k, n) in &report.records {
+                s += &format!("  {:<20} {n}\n", k.fhir_name());
+            }
+            let skipped: usize = report.skipped_types.values().sum();
+            s + &format!("  skipped {skipped} non-clinical resources ({} types), {} unusable clinical resources", report.skipped_types.len(), report.skipped.len())
+        },
+    );
+    Ok(())
+}
+
+fn prove_one(keys: &KeyStore, opening: &Opening, id: &IdentitySecret, query: &Query, challenge: Fr, scope: Fr, quiet: bool) -> Result<(zkmed_prover::Proven, Duration)> {
+    let cq = query.compile()?;
+    let plan = zkmed_prover::plan(opening, &cq, &keys.available())?;
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar.set_message(format!("proving with {} ({} records of the kind)", plan.circuit, plan.records_of_kind));
+    let t = Instant::now();
+    let p = zkmed_prover::prove(keys, &ProveRequest { opening, identity: id, query, challenge, scope }, &mut OsRng)?;
+    bar.finish_and_clear();
+    Ok((p, t.elapsed()))
+}
+
+fn cmd_prove(dir: &Path, a: ProveArgs, json: bool) -> Result<()> {
+    let keys = KeyStore::open(dir).with_context(|| format!("key directory {} (run `zkmed setup`)", dir.display()))?;
+    let opening = Opening::load(&a.opening)?;
+    let id = IdentitySecret::load(&a.identity)?;
+    let query = load_query(&a.query)?;
+    let challenge = parse_field_arg("challenge", &a.challenge)?;
+    let scope = parse_field_arg("scope", &a.scope)?;
+    let (p, took) = prove_one(&keys, &opening, &id, &query, challenge, scope, json)?;
+    std::fs::write(&a.out, p.attestation.to_json()).with_context(|| format!("writing {}", a.out.display()))?;
+    if a.binary {
+        let bin = a.out.with_extension("bin");
+        std::fs::write(&bin, p.attestation.to_bytes()).with_context(|| format!("writing {}", bin.display()))?;
+    }
+    out_line(
+        json,
+        json!({"answer": p.attestation.public.answer, "circuit": p.attestation.circuit, "prove_ms": took.as_millis(), "attestation": a.out}),
+        || format!("answer: {}\ncircuit: {} ({:.0} ms)\nattestation written to {}", yes_no(p.attestation.public.answer), p.attestation.circuit, took.as_secs_f64() * 1e3, a.out.display()),
+    );
+    Ok(())
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "YES"
+    } else {
+        "NO"
+    }
+}
+
+fn read_attestation(path: &Path) -> Result<Attestation> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading attestation {}", path.display()))?;
+    let a = if bytes.starts_with(b"ZKMA") { Attestation::from_bytes(&bytes) } else { Attestation::from_json(&bytes) };
+    a.with_context(|| format!("attestation {}", path.display()))
+}
+
+fn cmd_verify(dir: &Path, a: VerifyArgs, json: bool) -> Result<()> {
+    let keys = KeySet::load_manifest_dir(dir).with_context(|| format!("key directory {}", dir.display()))?;
+    let att = read_attestation(&a.attestation)?;
+    let query = load_query(&a.query)?;
+    let challenge = parse_field_arg("challenge", &a.challenge)?;
+    let commitment = parse_fr(&a.commitment).context("--commitment")?;
+    let mut source = InMemoryCommitments::new();
+    source.anchor(att.public.identity_commitment, commitment);
+    let t = Instant::now();
+    zkmed_verifier::verify(&keys, &att, &query, &challenge, &source).context("attestation REJECTED")?;
+    out_line(
+        json,
+        json!({"valid": true, "answer": att.public.answer, "circuit": att.circuit, "nullifier": fr_to_dec(&att.public.nullifier), "verify_ms": t.elapsed().as_secs_f64() * 1e3}),
+        || format!("valid: the proven answer is {}", yes_no(att.public.answer)),
+    );
+    Ok(())
+}
+
+fn cmd_export_snarkjs(dir: &Path, attestation: &Path, out: &Path, json: bool) -> Result<()> {
+    let keys = KeySet::load_manifest_dir(dir)?;
+    let att = read_attestation(attestation)?;
+    let key = keys.get(&att.circuit).ok_or_else(|| anyhow!("no verifying key for circuit {}", att.circuit))?;
+    if key.key_hash() != att.key_hash {
+        bail!("attestation was made for verifying key {} but {} holds {}", att.key_hash, dir.display(), key.key_hash());
+    }
+    let files = zkmed_verifier::export_snarkjs(key.vk(), &att)?;
+    std::fs::create_dir_all(out)?;
+    for (name, v) in [("proof.json", &files.proof_json), ("public.json", &files.public_json), ("verification_key.json", &files.verification_key_json)] {
+        std::fs::write(out.join(name), serde_json::to_string_pretty(v)?)?;
+    }
+    out_line(json, json!({"dir": out}), || {
+        format!("wrote {0}/proof.json, {0}/public.json, {0}/verification_key.json\ncheck with: snarkjs groth16 verify {0}/verification_key.json {0}/public.json {0}/proof.json", out.display())
+    });
+    Ok(())
+}
+
+fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
+    let needed = [CircuitId::Exists, CircuitId::Scan64];
+    let have = KeyStore::open(dir).map(|k| k.available()).unwrap_or_default();
+    let missing: Vec<_> = needed.iter().copied().filter(|c| !have.contains(c)).collect();
+    if !missing.is_empty() {
+        eprintln!("setting up keys for {} in {} ...\n{INSECURE}", missing.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "), dir.display());
+        run_setup(dir, &missing, None, json)?;
+    }
+    let keys = KeyStore::open(dir)?;
+    let t = Instant::now();
+    for c in needed {
+        keys.get(c)?; // hash-checked load + R1CS matrices, timed separately from proving
+    }
+    let load_ms = t.elapsed().as_secs_f64() * 1e3;
+    std::fs::create_dir_all(&a.workdir)?;
+    let bytes = std::fs::read(&a.bundle).with_context(|| format!("reading demo bundle {}", a.bundle.display()))?;
+    let imported = import_bundle(&bytes).with_context(|| format!("bundle {}", a.bundle.display()))?;
+    let name = a.bundle.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let id = IdentitySecret::random(&mut OsRng);
+    let opening = Opening::create(imported, id.commitment(), &mut OsRng)?;
+    let commitment = opening.commitment()?;
+    opening.save(a.workdir.join("opening.json"))?;
+    // The verifier (an insurer) knows the patient's current commitment — on chain in
+    // production; here an in-memory registry.
+    let mut registry = InMemoryCommitments::new();
+    registry.anchor(id.commitment(), commitment);
+    let vkeys = KeySet::load_manifest_dir(dir)?;
+    let challenge = parse_field_arg("challenge", &format!("text:demo-{}", OsRngHex::next()))?;
+    let scope = parse_field_arg("scope", "text:demo-insurer")?;
+    let mut rows = Vec::new();
+    for pred in ["has-organ-transplant", "no-chronic-conditions"] {
+        let query = load_query(&QueryArgs { predicate: Some(pred.into()), params: vec![], query: None })?;
+        let (p, took) = prove_one(&keys, &opening, &id, &query, challenge, scope, json)?;
+        let path = a.workdir.join(format!("{pred}.attestation.json"));
+        std::fs::write(&path, p.attestation.to_json())?;
+        let t = Instant::now();
+        zkmed_verifier::verify(&vkeys, &p.attestation, &query, &challenge, &registry).with_context(|| format!("verifying {pred}"))?;
+        let verify_ms = t.elapsed().as_secs_f64() * 1e3;
+        rows.push(json!({
+            "predicate": pred, "answer": p.attestation.public.answer, "circuit": p.attestation.circuit,
+            "records_of_kind": p.plan.records_of_kind, "prove_ms": took.as_millis(), "verify_ms": verify_ms,
+            "attestation": path, "attestation_bytes": p.attestation.to_bytes().len(),
+        }));
+    }
+    let report = opening.import_report.clone();
+    out_line(json, json!({"patient": name, "key_load_ms": load_ms, "record_commitment": fr_to_dec(&commitment), "results": rows, "insecure_setup": true}), || {
+        let mut s = String::from("zkmed demo\n");
+        s += &format!("patient        {name} (synthetic, Synthea)\n");
+        s += &format!("records        {} committed ({} non-clinical resources skipped)\n", report.records.values().sum::<usize>(), report.skipped_types.values().sum::<usize>());
+        s += &format!("commitment     {}\n", fr_to_dec(&commitment));
+        s += &format!("keys           loaded and checked in {load_ms:.0} ms\n\n");
+        s += &format!("{:<24} {:<7} {:<11} {:>9} {:>10}  {}\n", "predicate", "answer", "circuit", "prove ms", "verify ms", "verified");
+        for r in &rows {
+            s += &format!(
+                "{:<24} {:<7} {:<11} {:>9} {:>10.2}  yes\n",
+                r["predicate"].as_str().unwrap_or(""),
+                yes_no(r["answer"].as_bool().unwrap_or(false)),
+                r["circuit"].as_str().unwrap_or(""),
+                r["prove_ms"],
+                r["verify_ms"].as_f64().unwrap_or(0.0)
+            );
+        }
+        s += &format!("\nattestations in {}; the verifier learned only the answers.\n{INSECURE}", a.workdir.display());
+        s
+    });
+    Ok(())
+}
+
+/// A fresh random tag for the demo's challenge.
+struct OsRngHex;
+impl OsRngHex {
+    fn next() -> String {
+        use rand::RngCore;
+        let mut b = [0u8; 16];
+        OsRng.fill_bytes(&mut b);
+        hex::encode(b)
+    }
+}
