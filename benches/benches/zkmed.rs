@@ -1,0 +1,78 @@
+//! `cargo bench -p zkmed-benches` — proving (exists over 2^20-record trees, scan over 64
+//! records), single and batch verification, key loading. Prints constraint counts first.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::time::Duration;
+use zkmed_benches::{challenge, fixture, predicate};
+use zkmed_circuits::CircuitId;
+use zkmed_core::field::Fr;
+use zkmed_prover::{prove, KeyStore, ProveRequest};
+use zkmed_verifier::{verify, verify_batch, BatchItem, InMemoryCommitments, KeySet};
+
+fn constraint_counts() {
+    for c in CircuitId::ALL {
+        println!("constraints {:<11} {:>7}", c.as_str(), c.num_constraints());
+    }
+}
+
+fn bench_prove(c: &mut Criterion) {
+    constraint_counts();
+    let mut f = fixture();
+    let mut g = c.benchmark_group("prove");
+    g.sample_size(10).measurement_time(Duration::from_secs(20)).throughput(Throughput::Elements(1));
+    for (pred, circuit) in [("has-organ-transplant", CircuitId::Exists), ("no-chronic-conditions", CircuitId::Scan64)] {
+        let q = predicate(pred);
+        f.keys.get(circuit).expect("keys"); // load outside the measurement
+        let req = ProveRequest { opening: &f.opening, identity: &f.identity, query: &q, challenge: challenge(0), scope: Fr::from(1u64) };
+        let p = prove(&f.keys, &req, &mut f.rng).expect("prove");
+        assert_eq!(p.attestation.circuit, circuit.as_str());
+        g.bench_with_input(BenchmarkId::new(circuit.as_str(), pred), &req, |b, req| b.iter(|| prove(&f.keys, req, &mut f.rng).expect("prove")));
+    }
+    g.finish();
+}
+
+fn bench_verify(c: &mut Criterion) {
+    let mut f = fixture();
+    let vkeys = KeySet::load_manifest_dir(f.keys.dir()).expect("vks");
+    let mut source = InMemoryCommitments::new();
+    source.anchor(f.opening.identity_commitment, f.opening.commitment().expect("commitment"));
+    let q = predicate("has-organ-transplant");
+    let atts: Vec<_> = (0..64)
+        .map(|i| {
+            let req = ProveRequest { opening: &f.opening, identity: &f.identity, query: &q, challenge: challenge(i), scope: Fr::from(1u64) };
+            prove(&f.keys, &req, &mut f.rng).expect("prove").attestation
+        })
+        .collect();
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(BenchmarkId::new("single", "exists-v1"), |b| {
+        b.iter(|| verify(&vkeys, &atts[0], &q, &challenge(0), &source).expect("valid"))
+    });
+    for n in [16usize, 64] {
+        let items: Vec<BatchItem> = atts[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, a)| BatchItem { attestation: a, expected_query: &q, expected_challenge: challenge(i as u64) })
+            .collect();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("batch", n), &items, |b, items| {
+            b.iter(|| verify_batch(&vkeys, items, &source, &mut f.rng).expect("valid batch"))
+        });
+    }
+    g.finish();
+}
+
+fn bench_keys(c: &mut Criterion) {
+    let f = fixture();
+    let dir = f.keys.dir().to_path_buf();
+    let mut g = c.benchmark_group("keys");
+    g.sample_size(10);
+    g.bench_function("load_verifying_keys", |b| b.iter(|| KeySet::load_manifest_dir(&dir).expect("vks")));
+    g.bench_function(BenchmarkId::new("load_proving_key", "exists-v1"), |b| {
+        b.iter(|| KeyStore::open(&dir).expect("store").get(CircuitId::Exists).expect("pk"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_prove, bench_verify, bench_keys);
+criterion_main!(benches);
