@@ -22,16 +22,33 @@ pub struct Fixture {
 pub fn fixture() -> Fixture {
     let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists, CircuitId::Scan64]);
     let mut rng = ChaCha20Rng::seed_from_u64(99);
-    let bundle = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo/jonathan-hermiston.json")).expect("demo bundle");
+    let bundle = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/demo/jonathan-hermiston.json"
+    ))
+    .expect("demo bundle");
     let identity = IdentitySecret::random(&mut rng);
-    let opening = Opening::create(import_bundle(&bundle).expect("import"), identity.commitment(), &mut rng).expect("opening");
-    Fixture { keys, opening, identity, rng }
+    let opening = Opening::create(
+        import_bundle(&bundle).expect("import"),
+        identity.commitment(),
+        &mut rng,
+    )
+    .expect("opening");
+    Fixture {
+        keys,
+        opening,
+        identity,
+        rng,
+    }
 }
 
 pub fn predicate(name: &str) -> Query {
     predicates::get(name)
         .expect("predicate")
-        .instantiate(&BTreeMap::new(), chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"))
+        .instantiate(
+            &BTreeMap::new(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"),
+        )
         .expect("instantiate")
 }
 

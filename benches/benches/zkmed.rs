@@ -19,14 +19,27 @@ fn bench_prove(c: &mut Criterion) {
     constraint_counts();
     let mut f = fixture();
     let mut g = c.benchmark_group("prove");
-    g.sample_size(10).measurement_time(Duration::from_secs(20)).throughput(Throughput::Elements(1));
-    for (pred, circuit) in [("has-organ-transplant", CircuitId::Exists), ("no-chronic-conditions", CircuitId::Scan64)] {
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .throughput(Throughput::Elements(1));
+    for (pred, circuit) in [
+        ("has-organ-transplant", CircuitId::Exists),
+        ("no-chronic-conditions", CircuitId::Scan64),
+    ] {
         let q = predicate(pred);
         f.keys.get(circuit).expect("keys"); // load outside the measurement
-        let req = ProveRequest { opening: &f.opening, identity: &f.identity, query: &q, challenge: challenge(0), scope: Fr::from(1u64) };
+        let req = ProveRequest {
+            opening: &f.opening,
+            identity: &f.identity,
+            query: &q,
+            challenge: challenge(0),
+            scope: Fr::from(1u64),
+        };
         let p = prove(&f.keys, &req, &mut f.rng).expect("prove");
         assert_eq!(p.attestation.circuit, circuit.as_str());
-        g.bench_with_input(BenchmarkId::new(circuit.as_str(), pred), &req, |b, req| b.iter(|| prove(&f.keys, req, &mut f.rng).expect("prove")));
+        g.bench_with_input(BenchmarkId::new(circuit.as_str(), pred), &req, |b, req| {
+            b.iter(|| prove(&f.keys, req, &mut f.rng).expect("prove"))
+        });
     }
     g.finish();
 }
@@ -35,11 +48,20 @@ fn bench_verify(c: &mut Criterion) {
     let mut f = fixture();
     let vkeys = KeySet::load_manifest_dir(f.keys.dir()).expect("vks");
     let mut source = InMemoryCommitments::new();
-    source.anchor(f.opening.identity_commitment, f.opening.commitment().expect("commitment"));
+    source.anchor(
+        f.opening.identity_commitment,
+        f.opening.commitment().expect("commitment"),
+    );
     let q = predicate("has-organ-transplant");
     let atts: Vec<_> = (0..64)
         .map(|i| {
-            let req = ProveRequest { opening: &f.opening, identity: &f.identity, query: &q, challenge: challenge(i), scope: Fr::from(1u64) };
+            let req = ProveRequest {
+                opening: &f.opening,
+                identity: &f.identity,
+                query: &q,
+                challenge: challenge(i),
+                scope: Fr::from(1u64),
+            };
             prove(&f.keys, &req, &mut f.rng).expect("prove").attestation
         })
         .collect();
@@ -52,7 +74,11 @@ fn bench_verify(c: &mut Criterion) {
         let items: Vec<BatchItem> = atts[..n]
             .iter()
             .enumerate()
-            .map(|(i, a)| BatchItem { attestation: a, expected_query: &q, expected_challenge: challenge(i as u64) })
+            .map(|(i, a)| BatchItem {
+                attestation: a,
+                expected_query: &q,
+                expected_challenge: challenge(i as u64),
+            })
             .collect();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("batch", n), &items, |b, items| {
@@ -67,9 +93,16 @@ fn bench_keys(c: &mut Criterion) {
     let dir = f.keys.dir().to_path_buf();
     let mut g = c.benchmark_group("keys");
     g.sample_size(10);
-    g.bench_function("load_verifying_keys", |b| b.iter(|| KeySet::load_manifest_dir(&dir).expect("vks")));
+    g.bench_function("load_verifying_keys", |b| {
+        b.iter(|| KeySet::load_manifest_dir(&dir).expect("vks"))
+    });
     g.bench_function(BenchmarkId::new("load_proving_key", "exists-v1"), |b| {
-        b.iter(|| KeyStore::open(&dir).expect("store").get(CircuitId::Exists).expect("pk"))
+        b.iter(|| {
+            KeyStore::open(&dir)
+                .expect("store")
+                .get(CircuitId::Exists)
+                .expect("pk")
+        })
     });
     g.finish();
 }

@@ -12,7 +12,9 @@ use ark_bn254::Fr;
 use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use zkmed_core::attestation::PublicInputs;
-use zkmed_core::encoding::{CODE_SET_SIZE, COUNT_BITS, DATE_BITS, STATUS_BITS, STATUS_SET_SIZE, VALUE_BITS};
+use zkmed_core::encoding::{
+    CODE_SET_SIZE, COUNT_BITS, DATE_BITS, STATUS_BITS, STATUS_SET_SIZE, VALUE_BITS,
+};
 use zkmed_core::query::QUERY_VERSION;
 
 type R<T> = Result<T, SynthesisError>;
@@ -35,7 +37,8 @@ pub struct PublicVars {
 impl PublicVars {
     pub fn alloc(cs: ConstraintSystemRef<Fr>, p: Option<&PublicInputs>) -> R<Self> {
         let xs = p.map(|p| p.to_field_elements());
-        let mut v = (0..7).map(|i| FrVar::new_input(cs.clone(), || xs.map(|x| x[i]).ok_or_else(missing)));
+        let mut v =
+            (0..7).map(|i| FrVar::new_input(cs.clone(), || xs.map(|x| x[i]).ok_or_else(missing)));
         let mut next = || v.next().expect("7 inputs");
         Ok(PublicVars {
             record_commitment: next()?,
@@ -71,7 +74,11 @@ pub struct QueryVars {
 
 impl QueryVars {
     /// Allocates the query witness and enforces `query_hash == H(...)` (docs/encoding.md).
-    pub fn alloc(cs: ConstraintSystemRef<Fr>, w: Option<&CommonWitness>, query_hash: &FrVar) -> R<Self> {
+    pub fn alloc(
+        cs: ConstraintSystemRef<Fr>,
+        w: Option<&CommonWitness>,
+        query_hash: &FrVar,
+    ) -> R<Self> {
         let q = w.map(|w| &w.query);
         let bool_w = |b: Option<bool>| Boolean::new_witness(cs.clone(), || b.ok_or_else(missing));
         let (kind_bits, kind) = alloc_bits(cs.clone(), q.map(|q| q.kind as u64), 3)?;
@@ -91,7 +98,8 @@ impl QueryVars {
         let (_, value_lo) = alloc_bits(cs.clone(), q.map(|q| q.value_lo), VALUE_BITS)?;
         let (_, value_hi) = alloc_bits(cs.clone(), q.map(|q| q.value_hi), VALUE_BITS)?;
         let unit = FrVar::new_witness(cs.clone(), || q.map(|q| q.unit).ok_or_else(missing))?;
-        let (_, birth_cutoff) = alloc_bits(cs.clone(), q.map(|q| q.birth_cutoff as u64), DATE_BITS)?;
+        let (_, birth_cutoff) =
+            alloc_bits(cs.clone(), q.map(|q| q.birth_cutoff as u64), DATE_BITS)?;
         let mut statuses = Vec::with_capacity(STATUS_SET_SIZE);
         for i in 0..STATUS_SET_SIZE {
             let (_, s) = alloc_bits(cs.clone(), q.map(|q| q.statuses[i] as u64), STATUS_BITS)?;
@@ -106,7 +114,9 @@ impl QueryVars {
         let status_pack = statuses
             .iter()
             .enumerate()
-            .fold(FrVar::zero(), |acc, (i, s)| acc + s * Fr::from(1u64 << (STATUS_BITS as usize * i)));
+            .fold(FrVar::zero(), |acc, (i, s)| {
+                acc + s * Fr::from(1u64 << (STATUS_BITS as usize * i))
+            });
         let codes = (0..CODE_SET_SIZE)
             .map(|i| FrVar::new_witness(cs.clone(), || q.map(|q| q.codes[i]).ok_or_else(missing)))
             .collect::<R<Vec<_>>>()?;
@@ -124,9 +134,14 @@ impl QueryVars {
             codes_hash,
         ])?;
         h.enforce_equal(query_hash)?;
-        let kind_is = (0..=6u64).map(|j| kind.is_eq(&FrVar::Constant(Fr::from(j)))).collect::<R<Vec<_>>>()?;
+        let kind_is = (0..=6u64)
+            .map(|j| kind.is_eq(&FrVar::Constant(Fr::from(j))))
+            .collect::<R<Vec<_>>>()?;
         // kind in 0..=6 (7 is not a kind).
-        kind_is.iter().fold(FrVar::zero(), |acc, b| acc + FrVar::from(b.clone())).enforce_equal(&FrVar::one())?;
+        kind_is
+            .iter()
+            .fold(FrVar::zero(), |acc, b| acc + FrVar::from(b.clone()))
+            .enforce_equal(&FrVar::one())?;
         let unit_any = is_zero(&unit)?;
         Ok(QueryVars {
             kind_is,
@@ -172,13 +187,19 @@ pub struct Common {
 }
 
 impl Common {
-    pub fn synthesize(cs: ConstraintSystemRef<Fr>, public: Option<&PublicInputs>, w: Option<&CommonWitness>) -> R<Self> {
+    pub fn synthesize(
+        cs: ConstraintSystemRef<Fr>,
+        public: Option<&PublicInputs>,
+        w: Option<&CommonWitness>,
+    ) -> R<Self> {
         let public = PublicVars::alloc(cs.clone(), public)?;
         // The challenge takes part in no other relation; squaring it puts it in a
         // constraint so that its verifying-key coefficient is non-trivial and the proof is
         // bound to it (otherwise any challenge would verify).
         let _ = public.challenge.square()?;
-        let secret = FrVar::new_witness(cs.clone(), || w.map(|w| w.identity_secret).ok_or_else(missing))?;
+        let secret = FrVar::new_witness(cs.clone(), || {
+            w.map(|w| w.identity_secret).ok_or_else(missing)
+        })?;
         poseidon_var(&[secret.clone()])?.enforce_equal(&public.identity_commitment)?;
         poseidon_var(&[secret, public.scope.clone()])?.enforce_equal(&public.nullifier)?;
 
@@ -186,7 +207,8 @@ impl Common {
 
         let (_, birth) = alloc_bits(cs.clone(), w.map(|w| w.birth_date as u64), DATE_BITS)?;
         let (_, gender) = alloc_bits(cs.clone(), w.map(|w| w.gender as u64), 2)?;
-        let salt = FrVar::new_witness(cs.clone(), || w.map(|w| w.patient_salt).ok_or_else(missing))?;
+        let salt =
+            FrVar::new_witness(cs.clone(), || w.map(|w| w.patient_salt).ok_or_else(missing))?;
         let patient_leaf = poseidon_var(&[birth.clone(), gender, salt])?;
         let born = !is_zero(&birth)?;
         let old_enough = is_geq_unchecked(&query.birth_cutoff, &birth, DATE_BITS)?;
@@ -198,7 +220,12 @@ impl Common {
         let mut c_in = vec![public.identity_commitment.clone(), patient_leaf];
         c_in.extend(roots.iter().cloned());
         poseidon_var(&c_in)?.enforce_equal(&public.record_commitment)?;
-        Ok(Common { public, query, roots, age_ok })
+        Ok(Common {
+            public,
+            query,
+            roots,
+            age_ok,
+        })
     }
 }
 
@@ -213,7 +240,11 @@ pub struct RecordVars {
 impl RecordVars {
     /// Allocates a record (meta and value as range-checked bits), hashes its leaf and
     /// evaluates the query's filter conjunction on it.
-    pub fn synthesize(cs: ConstraintSystemRef<Fr>, r: Option<&RecordWitness>, q: &QueryVars) -> R<Self> {
+    pub fn synthesize(
+        cs: ConstraintSystemRef<Fr>,
+        r: Option<&RecordWitness>,
+        q: &QueryVars,
+    ) -> R<Self> {
         let (meta_bits, meta) = alloc_bits(cs.clone(), r.map(|r| r.meta), 32)?;
         let (_, value) = alloc_bits(cs.clone(), r.map(|r| r.value), VALUE_BITS)?;
         let code = FrVar::new_witness(cs.clone(), || r.map(|r| r.code).ok_or_else(missing))?;
@@ -243,8 +274,20 @@ impl RecordVars {
             sprod *= &status - st;
         }
         let status_ok = is_zero(&sprod)?;
-        let matches = Boolean::kary_and(&[code_ok, date_ok_lo, date_ok_hi, value_ok_lo, value_ok_hi, unit_ok, status_ok])?;
-        Ok(RecordVars { leaf, kind, matches })
+        let matches = Boolean::kary_and(&[
+            code_ok,
+            date_ok_lo,
+            date_ok_hi,
+            value_ok_lo,
+            value_ok_hi,
+            unit_ok,
+            status_ok,
+        ])?;
+        Ok(RecordVars {
+            leaf,
+            kind,
+            matches,
+        })
     }
 }
 

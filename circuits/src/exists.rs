@@ -43,10 +43,24 @@ impl ConstraintSynthesizer<Fr> for ExistsCircuit {
         for l in 0..TREE_DEPTH {
             let p = self.path.as_ref();
             let pos = p.map(|p| p.positions[l]);
-            let b0 = Boolean::new_witness(cs.clone(), || pos.map(|x| x & 1 == 1).ok_or(SynthesisError::AssignmentMissing))?;
-            let b1 = Boolean::new_witness(cs.clone(), || pos.map(|x| x & 2 == 2).ok_or(SynthesisError::AssignmentMissing))?;
-            let sib = |i: usize| FrVar::new_witness(cs.clone(), || p.map(|p| p.siblings[l][i]).ok_or(SynthesisError::AssignmentMissing));
-            levels.push(PathLevelVar { pos: [b0, b1], siblings: [sib(0)?, sib(1)?, sib(2)?] });
+            let b0 = Boolean::new_witness(cs.clone(), || {
+                pos.map(|x| x & 1 == 1)
+                    .ok_or(SynthesisError::AssignmentMissing)
+            })?;
+            let b1 = Boolean::new_witness(cs.clone(), || {
+                pos.map(|x| x & 2 == 2)
+                    .ok_or(SynthesisError::AssignmentMissing)
+            })?;
+            let sib = |i: usize| {
+                FrVar::new_witness(cs.clone(), || {
+                    p.map(|p| p.siblings[l][i])
+                        .ok_or(SynthesisError::AssignmentMissing)
+                })
+            };
+            levels.push(PathLevelVar {
+                pos: [b0, b1],
+                siblings: [sib(0)?, sib(1)?, sib(2)?],
+            });
         }
         let root = root_from_path(&rec.leaf, &levels)?;
         let enabled = FrVar::from(c.query.has_records());

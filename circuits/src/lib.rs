@@ -19,7 +19,9 @@ pub mod scan;
 pub mod witness;
 
 use ark_bn254::Fr;
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+};
 
 /// The circuits this build ships. Ids are versioned: a change to a relation is a new id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,7 +65,9 @@ impl CircuitId {
         let cs = ConstraintSystem::<Fr>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Setup);
-        self.blank().generate(cs.clone()).expect("blank circuit synthesizes");
+        self.blank()
+            .generate(cs.clone())
+            .expect("blank circuit synthesizes");
         cs.finalize();
         cs.num_constraints()
     }
@@ -90,13 +94,19 @@ pub enum AnyCircuit {
 }
 
 impl AnyCircuit {
-    fn generate(self, cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>) -> ark_relations::gr1cs::Result<()> {
+    fn generate(
+        self,
+        cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>,
+    ) -> ark_relations::gr1cs::Result<()> {
         self.generate_constraints(cs)
     }
 }
 
 impl ConstraintSynthesizer<Fr> for AnyCircuit {
-    fn generate_constraints(self, cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>) -> ark_relations::gr1cs::Result<()> {
+    fn generate_constraints(
+        self,
+        cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>,
+    ) -> ark_relations::gr1cs::Result<()> {
         match self {
             AnyCircuit::Exists(c) => c.generate_constraints(cs),
             AnyCircuit::Scan(c) => c.generate_constraints(cs),

@@ -20,7 +20,9 @@ use crate::common::{bind_answer, Common, RecordVars};
 use crate::gadgets::{bits::is_geq_unchecked, poseidon::poseidon_var, FrVar};
 use crate::witness::{CommonWitness, RecordWitness};
 use ark_bn254::Fr;
-use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar, select::CondSelectGadget};
+use ark_r1cs_std::{
+    alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar, select::CondSelectGadget,
+};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use zkmed_core::attestation::PublicInputs;
 use zkmed_core::encoding::{COUNT_BITS, TREE_ARITY, TREE_DEPTH};
@@ -37,7 +39,12 @@ pub struct ScanCircuit {
 impl ScanCircuit {
     /// An empty instance for key generation.
     pub fn blank(capacity: usize) -> Self {
-        ScanCircuit { capacity, public: None, common: None, records: None }
+        ScanCircuit {
+            capacity,
+            public: None,
+            common: None,
+            records: None,
+        }
     }
 }
 
@@ -54,7 +61,10 @@ pub fn tree_root_from_prefix(leaves: Vec<FrVar>) -> Result<FrVar, SynthesisError
         while level.len() % TREE_ARITY != 0 {
             level.push(FrVar::Constant(*zh));
         }
-        level = level.chunks(TREE_ARITY).map(poseidon_var).collect::<Result<Vec<_>, _>>()?;
+        level = level
+            .chunks(TREE_ARITY)
+            .map(poseidon_var)
+            .collect::<Result<Vec<_>, _>>()?;
         debug_assert!(h < TREE_DEPTH);
     }
     debug_assert_eq!(level.len(), 1);
@@ -77,7 +87,10 @@ impl ConstraintSynthesizer<Fr> for ScanCircuit {
         for i in 0..self.capacity {
             let rec_w = self.records.as_ref().map(|r| r.get(i).unwrap_or(&dummy));
             let present = Boolean::new_witness(cs.clone(), || {
-                self.records.as_ref().map(|r| i < r.len()).ok_or(SynthesisError::AssignmentMissing)
+                self.records
+                    .as_ref()
+                    .map(|r| i < r.len())
+                    .ok_or(SynthesisError::AssignmentMissing)
             })?;
             let rec = RecordVars::synthesize(cs.clone(), rec_w, &c.query)?;
             let p = FrVar::from(present.clone());

@@ -25,7 +25,9 @@ impl Drop for CommonWitness {
 
 impl std::fmt::Debug for CommonWitness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CommonWitness").field("identity_secret", &"<redacted>").finish_non_exhaustive()
+        f.debug_struct("CommonWitness")
+            .field("identity_secret", &"<redacted>")
+            .finish_non_exhaustive()
     }
 }
 

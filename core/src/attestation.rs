@@ -87,22 +87,36 @@ impl Attestation {
                 self.version
             )));
         }
-        if self.circuit.is_empty() || self.circuit.len() > 64 || !self.circuit.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(CoreError::Attestation(format!("bad circuit id {:?}", self.circuit)));
+        if self.circuit.is_empty()
+            || self.circuit.len() > 64
+            || !self.circuit.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(CoreError::Attestation(format!(
+                "bad circuit id {:?}",
+                self.circuit
+            )));
         }
-        let kh = hex::decode(&self.key_hash).map_err(|e| CoreError::Attestation(format!("key_hash is not hex: {e}")))?;
+        let kh = hex::decode(&self.key_hash)
+            .map_err(|e| CoreError::Attestation(format!("key_hash is not hex: {e}")))?;
         if kh.len() != 32 {
-            return Err(CoreError::Attestation(format!("key_hash must be 32 bytes, got {}", kh.len())));
+            return Err(CoreError::Attestation(format!(
+                "key_hash must be 32 bytes, got {}",
+                kh.len()
+            )));
         }
         let p = self.proof_bytes()?;
         if p.is_empty() || p.len() > MAX_PROOF_BYTES {
-            return Err(CoreError::Attestation(format!("proof must be 1..={MAX_PROOF_BYTES} bytes, got {}", p.len())));
+            return Err(CoreError::Attestation(format!(
+                "proof must be 1..={MAX_PROOF_BYTES} bytes, got {}",
+                p.len()
+            )));
         }
         Ok(())
     }
 
     pub fn proof_bytes(&self) -> Result<Vec<u8>> {
-        hex::decode(&self.proof).map_err(|e| CoreError::Attestation(format!("proof is not hex: {e}")))
+        hex::decode(&self.proof)
+            .map_err(|e| CoreError::Attestation(format!("proof is not hex: {e}")))
     }
 
     /// Compact binary form:
@@ -127,19 +141,25 @@ impl Attestation {
     pub fn from_bytes(bytes: &[u8]) -> Result<Attestation> {
         let mut r = Reader { b: bytes, at: 0 };
         if r.take(4)? != MAGIC {
-            return Err(CoreError::Attestation("binary attestation: bad magic (expected \"ZKMA\")".into()));
+            return Err(CoreError::Attestation(
+                "binary attestation: bad magic (expected \"ZKMA\")".into(),
+            ));
         }
         let version = r.take(1)?[0] as u32;
         let id_len = r.take(1)?[0] as usize;
         let circuit = std::str::from_utf8(r.take(id_len)?)
-            .map_err(|_| CoreError::Attestation("binary attestation: circuit id is not UTF-8".into()))?
+            .map_err(|_| {
+                CoreError::Attestation("binary attestation: circuit id is not UTF-8".into())
+            })?
             .to_string();
         let key_hash = hex::encode(r.take(32)?);
         let mut xs = [Fr::zero(); NUM_PUBLIC_INPUTS];
         for (i, x) in xs.iter_mut().enumerate() {
             let b: [u8; 32] = r.take(32)?.try_into().expect("32 bytes");
             *x = fr_from_be_bytes_canonical(&b).ok_or_else(|| {
-                CoreError::Attestation(format!("binary attestation: public input {i} is not canonical (>= p)"))
+                CoreError::Attestation(format!(
+                    "binary attestation: public input {i} is not canonical (>= p)"
+                ))
             })?;
         }
         let answer = if xs[6] == Fr::zero() {
@@ -147,7 +167,9 @@ impl Attestation {
         } else if xs[6] == Fr::one() {
             true
         } else {
-            return Err(CoreError::Attestation("binary attestation: answer must be 0 or 1".into()));
+            return Err(CoreError::Attestation(
+                "binary attestation: answer must be 0 or 1".into(),
+            ));
         };
         let plen = u16::from_be_bytes(r.take(2)?.try_into().expect("2 bytes")) as usize;
         let proof = hex::encode(r.take(plen)?);
@@ -184,9 +206,16 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.b.len()).ok_or_else(|| {
-            CoreError::Attestation(format!("binary attestation truncated at byte {} (wanted {n} more)", self.at))
-        })?;
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|e| *e <= self.b.len())
+            .ok_or_else(|| {
+                CoreError::Attestation(format!(
+                    "binary attestation truncated at byte {} (wanted {n} more)",
+                    self.at
+                ))
+            })?;
         let s = &self.b[self.at..end];
         self.at = end;
         Ok(s)
@@ -226,22 +255,40 @@ mod tests {
     fn rejects_malformed() {
         let a = sample();
         let j = a.to_json();
-        let bad = j.replace("\"challenge\": \"4\"", &format!("\"challenge\": \"{}\"", crate::field::MODULUS_DEC));
-        assert!(Attestation::from_json(bad.as_bytes()).unwrap_err().to_string().contains("modulus"));
-        assert!(Attestation::from_json(j.replace("\"version\": 1", "\"version\": 9").as_bytes()).is_err());
+        let bad = j.replace(
+            "\"challenge\": \"4\"",
+            &format!("\"challenge\": \"{}\"", crate::field::MODULUS_DEC),
+        );
+        assert!(Attestation::from_json(bad.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("modulus"));
+        assert!(
+            Attestation::from_json(j.replace("\"version\": 1", "\"version\": 9").as_bytes())
+                .is_err()
+        );
         assert!(Attestation::from_json(b"[]").is_err());
         let mut b = a.to_bytes();
         assert!(Attestation::from_bytes(&b[..b.len() - 1]).is_err());
         b.push(0);
-        assert!(Attestation::from_bytes(&b).unwrap_err().to_string().contains("trailing"));
+        assert!(Attestation::from_bytes(&b)
+            .unwrap_err()
+            .to_string()
+            .contains("trailing"));
         let mut b = a.to_bytes();
         let answer_at = 4 + 2 + 9 + 32 + 6 * 32 + 31;
         b[answer_at] = 2;
-        assert!(Attestation::from_bytes(&b).unwrap_err().to_string().contains("0 or 1"));
+        assert!(Attestation::from_bytes(&b)
+            .unwrap_err()
+            .to_string()
+            .contains("0 or 1"));
         let mut b = a.to_bytes();
         let challenge_at = 4 + 2 + 9 + 32 + 3 * 32;
         b[challenge_at..challenge_at + 32].copy_from_slice(&[0xff; 32]);
-        assert!(Attestation::from_bytes(&b).unwrap_err().to_string().contains("not canonical"));
+        assert!(Attestation::from_bytes(&b)
+            .unwrap_err()
+            .to_string()
+            .contains("not canonical"));
         for cut in 0..b.len() {
             let _ = Attestation::from_bytes(&a.to_bytes()[..cut]); // never panics
         }

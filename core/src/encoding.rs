@@ -130,7 +130,10 @@ impl Status {
         }
     }
     pub fn from_name(s: &str) -> Option<Status> {
-        Status::QUERYABLE.into_iter().chain([Status::Void]).find(|x| x.name() == s)
+        Status::QUERYABLE
+            .into_iter()
+            .chain([Status::Void])
+            .find(|x| x.name() == s)
     }
 }
 
@@ -145,7 +148,11 @@ pub const SYSTEM_ALIASES: [(&str, &str); 6] = [
 ];
 
 pub fn normalize_system(system: &str) -> &str {
-    SYSTEM_ALIASES.iter().find(|(a, _)| *a == system).map(|(_, u)| *u).unwrap_or(system)
+    SYSTEM_ALIASES
+        .iter()
+        .find(|(a, _)| *a == system)
+        .map(|(_, u)| *u)
+        .unwrap_or(system)
 }
 
 /// Field encoding of a coded concept: `hash_to_field("zkmed/code/v1", system "|" code)`.
@@ -161,7 +168,9 @@ pub fn token_to_field(token: &str) -> Result<Fr> {
     let (sys, code) = token
         .split_once('|')
         .filter(|(s, c)| !s.trim().is_empty() && !c.trim().is_empty())
-        .ok_or_else(|| CoreError::Query(format!("code {token:?} is not a FHIR token `system|code`")))?;
+        .ok_or_else(|| {
+            CoreError::Query(format!("code {token:?} is not a FHIR token `system|code`"))
+        })?;
     Ok(code_to_field(sys, code))
 }
 
@@ -174,7 +183,9 @@ pub fn unit_to_field(unit: &str) -> Fr {
 pub fn encode_date(d: NaiveDate) -> Result<u32> {
     let n = d.num_days_from_ce();
     if n < 1 || n >= (1 << DATE_BITS) {
-        return Err(CoreError::Query(format!("date {d} outside the encodable range")));
+        return Err(CoreError::Query(format!(
+            "date {d} outside the encodable range"
+        )));
     }
     Ok(n as u32)
 }
@@ -212,9 +223,16 @@ pub fn parse_fixed(s: &str) -> Result<i64> {
     if frac_trim.len() > 3 {
         return Err(err("more than 3 decimal places"));
     }
-    let i: i64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| err("too large"))? };
+    let i: i64 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| err("too large"))?
+    };
     let f: i64 = format!("{frac_trim:0<3}").parse().unwrap_or(0);
-    let v = i.checked_mul(VALUE_SCALE).and_then(|x| x.checked_add(f)).ok_or_else(|| err("too large"))?;
+    let v = i
+        .checked_mul(VALUE_SCALE)
+        .and_then(|x| x.checked_add(f))
+        .ok_or_else(|| err("too large"))?;
     let v = if neg { -v } else { v };
     if v.abs() >= VALUE_OFFSET - 1 {
         return Err(err("outside the encodable range"));
@@ -239,14 +257,20 @@ pub fn format_fixed(v: i64) -> String {
     if frac == 0 {
         format!("{sign}{}", a / VALUE_SCALE as u64)
     } else {
-        format!("{sign}{}.{}", a / VALUE_SCALE as u64, format!("{frac:03}").trim_end_matches('0'))
+        format!(
+            "{sign}{}.{}",
+            a / VALUE_SCALE as u64,
+            format!("{frac:03}").trim_end_matches('0')
+        )
     }
 }
 
 /// Packs `date | status << 24 | kind << 28` into the 32-bit `meta` word of a leaf.
 pub fn pack_meta(kind: Kind, status: Status, date: u32) -> u64 {
     debug_assert!(date < (1 << DATE_BITS));
-    (date as u64) | ((status.id() as u64) << DATE_BITS) | ((kind.id() as u64) << (DATE_BITS + STATUS_BITS))
+    (date as u64)
+        | ((status.id() as u64) << DATE_BITS)
+        | ((kind.id() as u64) << (DATE_BITS + STATUS_BITS))
 }
 
 #[cfg(test)]
@@ -273,13 +297,19 @@ mod tests {
     fn dates() {
         let d = parse_date("2020-02-29T10:00:00Z").unwrap();
         assert_eq!(decode_date(encode_date(d).unwrap()), Some(d));
-        assert_eq!(encode_date(NaiveDate::from_ymd_opt(1, 1, 1).unwrap()).unwrap(), 1);
+        assert_eq!(
+            encode_date(NaiveDate::from_ymd_opt(1, 1, 1).unwrap()).unwrap(),
+            1
+        );
         assert!(parse_date("2020-13-01").is_err());
     }
 
     #[test]
     fn codes_and_kinds() {
-        assert_eq!(code_to_field("sct", "1"), code_to_field("http://snomed.info/sct", "1"));
+        assert_eq!(
+            code_to_field("sct", "1"),
+            code_to_field("http://snomed.info/sct", "1")
+        );
         assert_ne!(code_to_field("sct", "1"), code_to_field("loinc", "1"));
         assert!(token_to_field("nocode").is_err());
         for k in Kind::ALL {
@@ -287,6 +317,9 @@ mod tests {
             assert_eq!(Kind::from_fhir_name(k.fhir_name()), Some(k));
         }
         assert_eq!(Kind::from_id(0), None);
-        assert_eq!(pack_meta(Kind::Procedure, Status::Completed, 5), 5 | (3 << 24) | (2 << 28));
+        assert_eq!(
+            pack_meta(Kind::Procedure, Status::Completed, 5),
+            5 | (3 << 24) | (2 << 28)
+        );
     }
 }

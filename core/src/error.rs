@@ -18,7 +18,11 @@ pub enum CoreError {
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("I/O on {path}: {source}")]
-    Io { path: String, #[source] source: std::io::Error },
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;

@@ -20,7 +20,10 @@ fn modulus() -> BigUint {
 /// that is not a canonical representative (`>= p`), empty, signed or malformed.
 /// Never reduces modulo `p`: an aliased input `x + p` is an error, not `x`.
 pub fn parse_fr(s: &str) -> Result<Fr> {
-    let err = |reason: &str| CoreError::InvalidField { value: s.to_string(), reason: reason.to_string() };
+    let err = |reason: &str| CoreError::InvalidField {
+        value: s.to_string(),
+        reason: reason.to_string(),
+    };
     let t = s.trim();
     let n = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         if h.is_empty() || h.len() > 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -33,7 +36,8 @@ pub fn parse_fr(s: &str) -> Result<Fr> {
         }
         BigUint::parse_bytes(t.as_bytes(), 10).ok_or_else(|| err("bad decimal"))?
     };
-    biguint_to_fr(&n).ok_or_else(|| err("not canonical: value is >= the BN254 scalar field modulus"))
+    biguint_to_fr(&n)
+        .ok_or_else(|| err("not canonical: value is >= the BN254 scalar field modulus"))
 }
 
 /// Converts an integer to a field element if (and only if) it is `< p`.
@@ -103,7 +107,9 @@ pub mod serde_fr_vec {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Fr>, D::Error> {
         let v = Vec::<String>::deserialize(d)?;
-        v.iter().map(|s| parse_fr(s).map_err(D::Error::custom)).collect()
+        v.iter()
+            .map(|s| parse_fr(s).map_err(D::Error::custom))
+            .collect()
     }
 }
 

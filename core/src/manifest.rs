@@ -43,12 +43,19 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn new() -> Manifest {
-        Manifest { format: MANIFEST_FORMAT.into(), insecure_setup: true, circuits: vec![] }
+        Manifest {
+            format: MANIFEST_FORMAT.into(),
+            insecure_setup: true,
+            circuits: vec![],
+        }
     }
 
     pub fn load(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| CoreError::Io { path: path.display().to_string(), source: e })?;
+        let bytes = std::fs::read(&path).map_err(|e| CoreError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
         let m: Manifest = serde_json::from_slice(&bytes)
             .map_err(|e| CoreError::Manifest(format!("{}: {e}", path.display())))?;
         if m.format != MANIFEST_FORMAT {
@@ -61,7 +68,9 @@ impl Manifest {
         for c in &m.circuits {
             for f in [&c.pk.file, &c.vk.file] {
                 if f.contains('/') || f.contains('\\') || f.starts_with('.') {
-                    return Err(CoreError::Manifest(format!("key file name {f:?} must be a plain file name")));
+                    return Err(CoreError::Manifest(format!(
+                        "key file name {f:?} must be a plain file name"
+                    )));
                 }
             }
         }
@@ -71,7 +80,10 @@ impl Manifest {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = dir.join(MANIFEST_FILE);
         let tmp = dir.join(".manifest.json.tmp");
-        let io = |e| CoreError::Io { path: path.display().to_string(), source: e };
+        let io = |e| CoreError::Io {
+            path: path.display().to_string(),
+            source: e,
+        };
         std::fs::write(&tmp, serde_json::to_vec_pretty(self)?).map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)
     }
@@ -100,7 +112,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Reads a key file and checks its size and SHA-256 against the manifest entry.
 pub fn read_pinned(dir: &Path, f: &KeyFile) -> Result<Vec<u8>> {
     let path = dir.join(&f.file);
-    let bytes = std::fs::read(&path).map_err(|e| CoreError::Io { path: path.display().to_string(), source: e })?;
+    let bytes = std::fs::read(&path).map_err(|e| CoreError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
     let got = sha256_hex(&bytes);
     if bytes.len() as u64 != f.bytes || got != f.sha256 {
         return Err(CoreError::Manifest(format!(

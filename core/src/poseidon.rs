@@ -21,7 +21,9 @@ static PARAMS: OnceLock<Vec<PoseidonParameters<Fr>>> = OnceLock::new();
 /// circomlib parameters for `n` inputs (`1 <= n <= MAX_INPUTS`, state width `n + 1`).
 pub fn params(n: usize) -> Result<&'static PoseidonParameters<Fr>> {
     if n == 0 || n > MAX_INPUTS {
-        return Err(CoreError::Poseidon(format!("{n} inputs; supported: 1..={MAX_INPUTS}")));
+        return Err(CoreError::Poseidon(format!(
+            "{n} inputs; supported: 1..={MAX_INPUTS}"
+        )));
     }
     let all = PARAMS.get_or_init(|| {
         (2..=(MAX_INPUTS as u8 + 1))
@@ -51,7 +53,10 @@ pub fn poseidon(inputs: &[Fr]) -> Result<Fr> {
             state[0] = pow5(state[0]);
         }
         for (i, out) in scratch.iter_mut().enumerate() {
-            *out = state.iter().zip(&p.mds[i]).fold(Fr::zero(), |acc, (a, m)| acc + *a * m);
+            *out = state
+                .iter()
+                .zip(&p.mds[i])
+                .fold(Fr::zero(), |acc, (a, m)| acc + *a * m);
         }
         std::mem::swap(&mut state, &mut scratch);
     }
@@ -73,7 +78,10 @@ pub fn poseidon2(a: Fr, b: Fr) -> Fr {
 /// Hash of exactly 32 elements: `P4(P8(x[0..8]), P8(x[8..16]), P8(x[16..24]), P8(x[24..32]))`.
 /// Used for query code sets; the circuit computes the same shape.
 pub fn hash32(xs: &[Fr; 32]) -> Fr {
-    let chunks: Vec<Fr> = xs.chunks(8).map(|c| poseidon(c).expect("8 inputs")).collect();
+    let chunks: Vec<Fr> = xs
+        .chunks(8)
+        .map(|c| poseidon(c).expect("8 inputs"))
+        .collect();
     poseidon(&chunks).expect("4 inputs")
 }
 
@@ -127,8 +135,10 @@ mod tests {
     fn poseidon_rs_hash(inputs: &[Fr]) -> Fr {
         use ff_ce::PrimeField as _;
         let h = poseidon_rs::Poseidon::new();
-        let ins: Vec<poseidon_rs::Fr> =
-            inputs.iter().map(|x| poseidon_rs::Fr::from_str(&fr_to_dec(x)).unwrap()).collect();
+        let ins: Vec<poseidon_rs::Fr> = inputs
+            .iter()
+            .map(|x| poseidon_rs::Fr::from_str(&fr_to_dec(x)).unwrap())
+            .collect();
         let out = h.hash(ins).unwrap();
         // ff_ce prints `Fr(0x...)`.
         let s = out.to_string();

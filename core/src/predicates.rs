@@ -11,11 +11,26 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 const FILES: [(&str, &str); 5] = [
-    ("has-organ-transplant", include_str!("../../predicates/has-organ-transplant.json")),
-    ("no-chronic-conditions", include_str!("../../predicates/no-chronic-conditions.json")),
-    ("age-at-least", include_str!("../../predicates/age-at-least.json")),
-    ("vaccinated-against", include_str!("../../predicates/vaccinated-against.json")),
-    ("hba1c-below", include_str!("../../predicates/hba1c-below.json")),
+    (
+        "has-organ-transplant",
+        include_str!("../../predicates/has-organ-transplant.json"),
+    ),
+    (
+        "no-chronic-conditions",
+        include_str!("../../predicates/no-chronic-conditions.json"),
+    ),
+    (
+        "age-at-least",
+        include_str!("../../predicates/age-at-least.json"),
+    ),
+    (
+        "vaccinated-against",
+        include_str!("../../predicates/vaccinated-against.json"),
+    ),
+    (
+        "hba1c-below",
+        include_str!("../../predicates/hba1c-below.json"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,11 +60,16 @@ pub fn names() -> Vec<&'static str> {
 }
 
 pub fn get(name: &str) -> Result<Predicate> {
-    let (_, text) = FILES.iter().find(|(n, _)| *n == name).ok_or_else(|| CoreError::UnknownPredicate {
-        name: name.into(),
-        known: names().join(", "),
-    })?;
-    serde_json::from_str(text).map_err(|e| CoreError::Query(format!("predicate file {name}.json: {e}")))
+    let (_, text) =
+        FILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| CoreError::UnknownPredicate {
+                name: name.into(),
+                known: names().join(", "),
+            })?;
+    serde_json::from_str(text)
+        .map_err(|e| CoreError::Query(format!("predicate file {name}.json: {e}")))
 }
 
 impl Predicate {
@@ -69,12 +89,18 @@ impl Predicate {
             let v = match params.get(k).or(spec.default.as_ref()) {
                 Some(Value::String(s)) if s == "$today" => Value::String(today.to_string()),
                 Some(v) => v.clone(),
-                None => return Err(CoreError::Query(format!("predicate {} needs parameter {k:?}", self.name))),
+                None => {
+                    return Err(CoreError::Query(format!(
+                        "predicate {} needs parameter {k:?}",
+                        self.name
+                    )))
+                }
             };
             resolved.insert(k.clone(), v);
         }
         let q = self.substitute(&self.query, &resolved)?;
-        let query: Query = serde_json::from_value(q).map_err(|e| CoreError::Query(format!("predicate {}: {e}", self.name)))?;
+        let query: Query = serde_json::from_value(q)
+            .map_err(|e| CoreError::Query(format!("predicate {}: {e}", self.name)))?;
         query.compile()?;
         Ok(query)
     }
@@ -83,7 +109,10 @@ impl Predicate {
         Ok(match v {
             Value::Object(m) if m.len() == 1 && m.contains_key("$param") => {
                 let name = m["$param"].as_str().unwrap_or_default();
-                params.get(name).cloned().ok_or_else(|| CoreError::Query(format!("unknown parameter {name:?}")))?
+                params
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| CoreError::Query(format!("unknown parameter {name:?}")))?
             }
             Value::Object(m) if m.len() == 1 && m.contains_key("$valueset") => {
                 let p = m["$valueset"].as_str().unwrap_or_default();
@@ -92,7 +121,11 @@ impl Predicate {
                     CoreError::Query(format!(
                         "predicate {}: unknown {p} {which:?} (known: {})",
                         self.name,
-                        self.valuesets.keys().cloned().collect::<Vec<_>>().join(", ")
+                        self.valuesets
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ))
                 })?;
                 Value::Array(set.iter().map(|s| Value::String(s.clone())).collect())
@@ -104,7 +137,11 @@ impl Predicate {
                 }
                 Value::Object(out)
             }
-            Value::Array(xs) => Value::Array(xs.iter().map(|x| self.substitute(x, params)).collect::<Result<_>>()?),
+            Value::Array(xs) => Value::Array(
+                xs.iter()
+                    .map(|x| self.substitute(x, params))
+                    .collect::<Result<_>>()?,
+            ),
             other => other.clone(),
         })
     }
@@ -117,7 +154,10 @@ pub fn parse_params(pairs: &[String]) -> Result<BTreeMap<String, Value>> {
         let (k, v) = p
             .split_once('=')
             .ok_or_else(|| CoreError::Query(format!("parameter {p:?} is not key=value")))?;
-        let val = v.parse::<u32>().map(Value::from).unwrap_or_else(|_| Value::String(v.to_string()));
+        let val = v
+            .parse::<u32>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(v.to_string()));
         out.insert(k.trim().to_string(), val);
     }
     Ok(out)
@@ -142,15 +182,27 @@ mod tests {
     fn params_change_the_question() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
         let p = get("age-at-least").unwrap();
-        let a = p.instantiate(&parse_params(&["years=18".into()]).unwrap(), today).unwrap();
-        let b = p.instantiate(&parse_params(&["years=21".into()]).unwrap(), today).unwrap();
+        let a = p
+            .instantiate(&parse_params(&["years=18".into()]).unwrap(), today)
+            .unwrap();
+        let b = p
+            .instantiate(&parse_params(&["years=21".into()]).unwrap(), today)
+            .unwrap();
         assert_ne!(a.hash().unwrap(), b.hash().unwrap());
         let v = get("vaccinated-against").unwrap();
         let flu = v.instantiate(&BTreeMap::new(), today).unwrap();
-        let covid = v.instantiate(&parse_params(&["disease=covid-19".into()]).unwrap(), today).unwrap();
+        let covid = v
+            .instantiate(&parse_params(&["disease=covid-19".into()]).unwrap(), today)
+            .unwrap();
         assert_ne!(flu.hash().unwrap(), covid.hash().unwrap());
-        assert!(v.instantiate(&parse_params(&["disease=plague".into()]).unwrap(), today).is_err());
-        assert!(p.instantiate(&parse_params(&["yaers=3".into()]).unwrap(), today).unwrap_err().to_string().contains("no parameter"));
+        assert!(v
+            .instantiate(&parse_params(&["disease=plague".into()]).unwrap(), today)
+            .is_err());
+        assert!(p
+            .instantiate(&parse_params(&["yaers=3".into()]).unwrap(), today)
+            .unwrap_err()
+            .to_string()
+            .contains("no parameter"));
         assert!(get("nope").is_err());
     }
 }

@@ -62,7 +62,9 @@ impl<'de> Deserialize<'de> for Decimal {
         match serde_json::Value::deserialize(d)? {
             serde_json::Value::String(s) => Ok(Decimal(s)),
             serde_json::Value::Number(n) => Ok(Decimal(n.to_string())),
-            other => Err(serde::de::Error::custom(format!("expected a decimal, got {other}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a decimal, got {other}"
+            ))),
         }
     }
 }
@@ -136,7 +138,8 @@ pub struct CompiledQuery {
 impl Query {
     /// Parses and validates a query from JSON, with messages that say what is wrong.
     pub fn from_json(bytes: &[u8]) -> Result<Query> {
-        let q: Query = serde_json::from_slice(bytes).map_err(|e| CoreError::Query(format!("malformed query JSON: {e}")))?;
+        let q: Query = serde_json::from_slice(bytes)
+            .map_err(|e| CoreError::Query(format!("malformed query JSON: {e}")))?;
         q.compile()?;
         Ok(q)
     }
@@ -154,7 +157,9 @@ impl Query {
             )));
         }
         if self.records.is_none() && self.age_at_least.is_none() {
-            return Err(CoreError::Query("empty query: give `records`, `age_at_least`, or both".into()));
+            return Err(CoreError::Query(
+                "empty query: give `records`, `age_at_least`, or both".into(),
+            ));
         }
         let mut c = CompiledQuery {
             kind: 0,
@@ -181,7 +186,9 @@ impl Query {
                 Quantifier::CountAtMost(k) => (1, k),
             };
             if k >= 1 << COUNT_BITS {
-                return Err(CoreError::Query(format!("count threshold {k} exceeds 2^{COUNT_BITS} - 1")));
+                return Err(CoreError::Query(format!(
+                    "count threshold {k} exceeds 2^{COUNT_BITS} - 1"
+                )));
             }
             c.quant_op = op;
             c.quant_k = k;
@@ -215,7 +222,10 @@ impl Query {
                             Some(prev) => prev.into_iter().filter(|x| set.contains(x)).collect(),
                         });
                     }
-                    Filter::DateOnOrAfter(d) | Filter::DateAfter(d) | Filter::DateBefore(d) | Filter::DateOnOrBefore(d) => {
+                    Filter::DateOnOrAfter(d)
+                    | Filter::DateAfter(d)
+                    | Filter::DateBefore(d)
+                    | Filter::DateOnOrBefore(d) => {
                         any_date = true;
                         let n = encode_date(parse_date(d).map_err(at)?).map_err(at)?;
                         match f {
@@ -225,7 +235,10 @@ impl Query {
                             _ => c.date_hi = c.date_hi.min(n),
                         }
                     }
-                    Filter::ValueLt(b) | Filter::ValueLe(b) | Filter::ValueGt(b) | Filter::ValueGe(b) => {
+                    Filter::ValueLt(b)
+                    | Filter::ValueLe(b)
+                    | Filter::ValueGt(b)
+                    | Filter::ValueGe(b) => {
                         any_value = true;
                         merge_unit(&mut unit, &b.unit).map_err(at)?;
                         let v = encode_value(parse_fixed(&b.value.0).map_err(at)?);
@@ -249,7 +262,9 @@ impl Query {
                     }
                     Filter::StatusIn(names) => {
                         if names.is_empty() {
-                            return Err(at(CoreError::Query("status_in needs at least one status".into())));
+                            return Err(at(CoreError::Query(
+                                "status_in needs at least one status".into(),
+                            )));
                         }
                         let mut set = Vec::new();
                         for n in names {
@@ -303,8 +318,12 @@ impl Query {
         }
         if let Some(a) = &self.age_at_least {
             let on = parse_date(&a.on)?;
-            let cutoff = years_before(on, a.years)
-                .ok_or_else(|| CoreError::Query(format!("age_at_least: {} years before {on} is out of range", a.years)))?;
+            let cutoff = years_before(on, a.years).ok_or_else(|| {
+                CoreError::Query(format!(
+                    "age_at_least: {} years before {on} is out of range",
+                    a.years
+                ))
+            })?;
             c.age_enabled = true;
             c.birth_cutoff = encode_date(cutoff)?;
         }
@@ -321,7 +340,9 @@ fn merge_unit(acc: &mut Option<String>, u: &Option<String>) -> Result<()> {
     if let Some(u) = u {
         match acc {
             Some(prev) if prev != u => {
-                return Err(CoreError::Query(format!("conflicting units {prev:?} and {u:?} in one query")))
+                return Err(CoreError::Query(format!(
+                    "conflicting units {prev:?} and {u:?} in one query"
+                )))
             }
             _ => *acc = Some(u.clone()),
         }
@@ -332,12 +353,17 @@ fn merge_unit(acc: &mut Option<String>, u: &Option<String>) -> Result<()> {
 /// The calendar date `years` years before `on` (29 February maps to 28 February).
 pub fn years_before(on: NaiveDate, years: u32) -> Option<NaiveDate> {
     let y = on.year().checked_sub(years as i32)?;
-    NaiveDate::from_ymd_opt(y, on.month(), on.day()).or_else(|| NaiveDate::from_ymd_opt(y, on.month(), on.day() - 1))
+    NaiveDate::from_ymd_opt(y, on.month(), on.day())
+        .or_else(|| NaiveDate::from_ymd_opt(y, on.month(), on.day() - 1))
 }
 
 impl CompiledQuery {
     pub fn status_pack(&self) -> u64 {
-        self.statuses.iter().enumerate().map(|(i, s)| (*s as u64) << (4 * i)).sum()
+        self.statuses
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (*s as u64) << (4 * i))
+            .sum()
     }
 
     pub fn codes_hash(&self) -> Fr {
@@ -399,7 +425,10 @@ mod tests {
         assert_eq!(c.value_lo, encode_value(4000));
         assert_eq!(c.statuses, [3; 8]);
         assert_eq!(c.unit, unit_to_field("%"));
-        assert_eq!(c.date_lo, encode_date(parse_date("2020-01-01").unwrap()).unwrap());
+        assert_eq!(
+            c.date_lo,
+            encode_date(parse_date("2020-01-01").unwrap()).unwrap()
+        );
     }
 
     #[test]
@@ -410,7 +439,8 @@ mod tests {
             base.replace("none", "exists"),
             base.replace("Condition", "Procedure"),
             base.replace("sct|1", "sct|2"),
-            base.replace(r#""where""#, r#""where":[],"x""#).replace(r#","x":[{"code_in":["sct|1"]}]"#, ""),
+            base.replace(r#""where""#, r#""where":[],"x""#)
+                .replace(r#","x":[{"code_in":["sct|1"]}]"#, ""),
         ] {
             if let Ok(o) = q(&other) {
                 assert_ne!(o.hash().unwrap(), h, "{other}");
@@ -431,9 +461,15 @@ mod tests {
 
     #[test]
     fn age_cutoff() {
-        let c = q(r#"{"version":1,"age_at_least":{"years":18,"on":"2024-02-29"}}"#).unwrap().compile().unwrap();
+        let c = q(r#"{"version":1,"age_at_least":{"years":18,"on":"2024-02-29"}}"#)
+            .unwrap()
+            .compile()
+            .unwrap();
         assert!(c.age_enabled);
-        assert_eq!(decode_date(c.birth_cutoff).unwrap().to_string(), "2006-02-28");
+        assert_eq!(
+            decode_date(c.birth_cutoff).unwrap().to_string(),
+            "2006-02-28"
+        );
         assert_eq!(c.kind, 0);
     }
 
@@ -441,22 +477,52 @@ mod tests {
     fn clear_errors() {
         for (json, needle) in [
             ("{", "malformed query JSON"),
-            (r#"{"version":2,"age_at_least":{"years":1,"on":"2020-01-01"}}"#, "unsupported query version 2"),
+            (
+                r#"{"version":2,"age_at_least":{"years":1,"on":"2020-01-01"}}"#,
+                "unsupported query version 2",
+            ),
             (r#"{"version":1}"#, "empty query"),
-            (r#"{"version":1,"records":{"kind":"Encounter","quantifier":"exists"}}"#, "unknown variant"),
-            (r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[{"code_in":["38341003"]}]}}"#, "where[0]"),
-            (r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[{"status_in":["void"]}]}}"#, "never count"),
-            (r#"{"version":1,"records":{"kind":"Observation","quantifier":"exists","where":[{"value_lt":{"value":"1.23456"}}]}}"#, "decimal places"),
-            (r#"{"version":1,"records":{"kind":"Observation","quantifier":"exists","where":[{"value_lt":{"value":1,"unit":"%"}},{"value_gt":{"value":0,"unit":"mg"}}]}}"#, "conflicting units"),
-            (r#"{"version":1,"records":{"kind":"Condition","quantifier":{"count_at_least":70000}}}"#, "exceeds"),
-            (r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[{"date_after":"2020-02-30"}]}}"#, "YYYY-MM-DD"),
-            (r#"{"version":1,"age_at_least":{"years":18,"on":"2020-01-01"},"extra":1}"#, "unknown field"),
+            (
+                r#"{"version":1,"records":{"kind":"Encounter","quantifier":"exists"}}"#,
+                "unknown variant",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[{"code_in":["38341003"]}]}}"#,
+                "where[0]",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[{"status_in":["void"]}]}}"#,
+                "never count",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Observation","quantifier":"exists","where":[{"value_lt":{"value":"1.23456"}}]}}"#,
+                "decimal places",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Observation","quantifier":"exists","where":[{"value_lt":{"value":1,"unit":"%"}},{"value_gt":{"value":0,"unit":"mg"}}]}}"#,
+                "conflicting units",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Condition","quantifier":{"count_at_least":70000}}}"#,
+                "exceeds",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[{"date_after":"2020-02-30"}]}}"#,
+                "YYYY-MM-DD",
+            ),
+            (
+                r#"{"version":1,"age_at_least":{"years":18,"on":"2020-01-01"},"extra":1}"#,
+                "unknown field",
+            ),
         ] {
             let e = q(json).unwrap_err().to_string();
             assert!(e.contains(needle), "{json}: {e}");
         }
         let many: Vec<String> = (0..33).map(|i| format!("\"sct|{i}\"")).collect();
-        let json = format!(r#"{{"version":1,"records":{{"kind":"Condition","quantifier":"exists","where":[{{"code_in":[{}]}}]}}}}"#, many.join(","));
+        let json = format!(
+            r#"{{"version":1,"records":{{"kind":"Condition","quantifier":"exists","where":[{{"code_in":[{}]}}]}}}}"#,
+            many.join(",")
+        );
         assert!(q(&json).unwrap_err().to_string().contains("1 to 32 codes"));
     }
 }

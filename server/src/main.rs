@@ -19,7 +19,11 @@ use zkmed_records::{import_bundle, Opening};
 use zkmed_verifier::{InMemoryCommitments, KeySet};
 
 #[derive(Parser)]
-#[command(name = "zkmed", version, about = "Zero-knowledge attestations over FHIR medical records (Groth16/BN254)")]
+#[command(
+    name = "zkmed",
+    version,
+    about = "Zero-knowledge attestations over FHIR medical records (Groth16/BN254)"
+)]
 struct Cli {
     /// Key directory (proving/verifying keys + manifest.json).
     #[arg(long, global = true, default_value = "keys", env = "ZKMED_KEYS")]
@@ -185,24 +189,45 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Identity(IdentityCmd::New { out }) => {
             let id = IdentitySecret::random(&mut OsRng);
             id.save(&out)?;
-            out_line(json, json!({"identity_file": out, "identity_commitment": fr_to_dec(&id.commitment())}), || {
-                format!("identity written to {} (keep it secret)\nidentity commitment: {}", out.display(), fr_to_dec(&id.commitment()))
-            });
+            out_line(
+                json,
+                json!({"identity_file": out, "identity_commitment": fr_to_dec(&id.commitment())}),
+                || {
+                    format!(
+                        "identity written to {} (keep it secret)\nidentity commitment: {}",
+                        out.display(),
+                        fr_to_dec(&id.commitment())
+                    )
+                },
+            );
             Ok(())
         }
         Cmd::Identity(IdentityCmd::Show { identity }) => {
             let id = IdentitySecret::load(&identity)?;
-            out_line(json, json!({"identity_commitment": fr_to_dec(&id.commitment())}), || fr_to_dec(&id.commitment()));
+            out_line(
+                json,
+                json!({"identity_commitment": fr_to_dec(&id.commitment())}),
+                || fr_to_dec(&id.commitment()),
+            );
             Ok(())
         }
         Cmd::Commit(a) => cmd_commit(a, json),
         Cmd::Prove(a) => cmd_prove(&cli.keys, a, json),
         Cmd::Verify(a) => cmd_verify(&cli.keys, a, json),
-        Cmd::Export(ExportCmd::Snarkjs { attestation, out }) => cmd_export_snarkjs(&cli.keys, &attestation, &out, json),
+        Cmd::Export(ExportCmd::Snarkjs { attestation, out }) => {
+            cmd_export_snarkjs(&cli.keys, &attestation, &out, json)
+        }
         Cmd::Poseidon { inputs } => {
-            let xs = inputs.iter().map(|s| parse_fr(s)).collect::<Result<Vec<_>, _>>()?;
+            let xs = inputs
+                .iter()
+                .map(|s| parse_fr(s))
+                .collect::<Result<Vec<_>, _>>()?;
             let h = poseidon::poseidon(&xs)?;
-            out_line(json, json!({"hash": fr_to_dec(&h), "hex": fr_to_hex(&h)}), || format!("{}\n{}", fr_to_dec(&h), fr_to_hex(&h)));
+            out_line(
+                json,
+                json!({"hash": fr_to_dec(&h), "hex": fr_to_hex(&h)}),
+                || format!("{}\n{}", fr_to_dec(&h), fr_to_hex(&h)),
+            );
             Ok(())
         }
         Cmd::Predicates { name: None, .. } => {
@@ -214,12 +239,28 @@ fn run(cli: Cli) -> Result<()> {
                 })
                 .collect();
             out_line(json, json!(list), || {
-                list.iter().map(|p| format!("{:<24} {}", p["name"].as_str().unwrap_or(""), p["description"].as_str().unwrap_or(""))).collect::<Vec<_>>().join("\n")
+                list.iter()
+                    .map(|p| {
+                        format!(
+                            "{:<24} {}",
+                            p["name"].as_str().unwrap_or(""),
+                            p["description"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
             Ok(())
         }
-        Cmd::Predicates { name: Some(n), params } => {
-            let q = load_query(&QueryArgs { predicate: Some(n), params, query: None })?;
+        Cmd::Predicates {
+            name: Some(n),
+            params,
+        } => {
+            let q = load_query(&QueryArgs {
+                predicate: Some(n),
+                params,
+                query: None,
+            })?;
             println!("{}", serde_json::to_string_pretty(&q)?);
             Ok(())
         }
@@ -260,7 +301,8 @@ fn load_query(a: &QueryArgs) -> Result<Query> {
             if !a.params.is_empty() {
                 bail!("--param only applies to --predicate");
             }
-            let bytes = std::fs::read(path).with_context(|| format!("reading query {}", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading query {}", path.display()))?;
             Query::from_json(&bytes).with_context(|| format!("query {}", path.display()))
         }
         _ => bail!("give exactly one of --predicate NAME or --query FILE"),
@@ -274,7 +316,10 @@ fn parse_circuits(list: &[String]) -> Result<Vec<CircuitId>> {
     list.iter()
         .map(|s| {
             CircuitId::parse(s).ok_or_else(|| {
-                anyhow!("unknown circuit {s:?} (known: {})", CircuitId::ALL.map(|c| c.as_str()).join(", "))
+                anyhow!(
+                    "unknown circuit {s:?} (known: {})",
+                    CircuitId::ALL.map(|c| c.as_str()).join(", ")
+                )
             })
         })
         .collect()
@@ -283,21 +328,45 @@ fn parse_circuits(list: &[String]) -> Result<Vec<CircuitId>> {
 const INSECURE: &str = "WARNING: INSECURE SETUP — single-party Groth16 keys; whoever ran this setup could forge proofs. Use keys from an MPC ceremony in production.";
 
 fn run_setup(dir: &Path, circuits: &[CircuitId], seed: Option<u64>, json: bool) -> Result<()> {
-    let bar = if json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
-    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"));
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"),
+    );
     bar.enable_steady_tick(Duration::from_millis(120));
     let mut on_event = |e: SetupEvent| match e {
-        SetupEvent::Start { circuit, index, total, constraints } => {
-            bar.set_message(format!("setup {}/{}: {circuit} ({constraints} constraints)", index + 1, total))
-        }
-        SetupEvent::Done { circuit, seconds, pk_bytes } => {
-            bar.println(format!("  {circuit}: {:.1} s, proving key {:.1} MB", seconds, pk_bytes as f64 / 1e6))
-        }
+        SetupEvent::Start {
+            circuit,
+            index,
+            total,
+            constraints,
+        } => bar.set_message(format!(
+            "setup {}/{}: {circuit} ({constraints} constraints)",
+            index + 1,
+            total
+        )),
+        SetupEvent::Done {
+            circuit,
+            seconds,
+            pk_bytes,
+        } => bar.println(format!(
+            "  {circuit}: {:.1} s, proving key {:.1} MB",
+            seconds,
+            pk_bytes as f64 / 1e6
+        )),
     };
     match seed {
         Some(s) => {
             use rand::SeedableRng;
-            zkmed_prover::setup(dir, circuits, &mut rand_chacha::ChaCha20Rng::seed_from_u64(s), &mut on_event)?
+            zkmed_prover::setup(
+                dir,
+                circuits,
+                &mut rand_chacha::ChaCha20Rng::seed_from_u64(s),
+                &mut on_event,
+            )?
         }
         None => zkmed_prover::setup(dir, circuits, &mut OsRng, &mut on_event)?,
     };
@@ -313,7 +382,10 @@ fn cmd_setup(dir: &Path, a: SetupArgs, json: bool) -> Result<()> {
     out_line(json, serde_json::to_value(&m)?, || {
         let mut s = format!("keys written to {}\n", dir.display());
         for c in &m.circuits {
-            s += &format!("  {:<12} {:>7} constraints  vk sha256 {}\n", c.id, c.constraints, c.vk.sha256);
+            s += &format!(
+                "  {:<12} {:>7} constraints  vk sha256 {}\n",
+                c.id, c.constraints, c.vk.sha256
+            );
         }
         s + INSECURE
     });
@@ -321,8 +393,10 @@ fn cmd_setup(dir: &Path, a: SetupArgs, json: bool) -> Result<()> {
 }
 
 fn cmd_commit(a: CommitArgs, json: bool) -> Result<()> {
-    let bytes = std::fs::read(&a.bundle).with_context(|| format!("reading bundle {}", a.bundle.display()))?;
-    let imported = import_bundle(&bytes).with_context(|| format!("bundle {}", a.bundle.display()))?;
+    let bytes = std::fs::read(&a.bundle)
+        .with_context(|| format!("reading bundle {}", a.bundle.display()))?;
+    let imported =
+        import_bundle(&bytes).with_context(|| format!("bundle {}", a.bundle.display()))?;
     let id = IdentitySecret::load(&a.identity)?;
     let opening = Opening::create(imported, id.commitment(), &mut OsRng)?;
     let c = opening.commitment()?;
@@ -332,7 +406,11 @@ fn cmd_commit(a: CommitArgs, json: bool) -> Result<()> {
         json,
         json!({"record_commitment": fr_to_dec(&c), "identity_commitment": fr_to_dec(&opening.identity_commitment), "opening": a.out, "report": report}),
         || {
-            let mut s = format!("record commitment: {}\nopening written to {} (secret: records + salts)\n", fr_to_dec(&c), a.out.display());
+            let mut s = format!(
+                "record commitment: {}\nopening written to {} (secret: records + salts)\n",
+                fr_to_dec(&c),
+                a.out.display()
+            );
             for (k, n) in &report.records {
                 s += &format!("  {:<20} {n}\n", k.fhir_name());
             }
@@ -343,36 +421,74 @@ fn cmd_commit(a: CommitArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn prove_one(keys: &KeyStore, opening: &Opening, id: &IdentitySecret, query: &Query, challenge: Fr, scope: Fr, quiet: bool) -> Result<(zkmed_prover::Proven, Duration)> {
+fn prove_one(
+    keys: &KeyStore,
+    opening: &Opening,
+    id: &IdentitySecret,
+    query: &Query,
+    challenge: Fr,
+    scope: Fr,
+    quiet: bool,
+) -> Result<(zkmed_prover::Proven, Duration)> {
     let cq = query.compile()?;
     let plan = zkmed_prover::plan(opening, &cq, &keys.available())?;
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
-    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"));
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"),
+    );
     bar.enable_steady_tick(Duration::from_millis(120));
-    bar.set_message(format!("proving with {} ({} records of the kind)", plan.circuit, plan.records_of_kind));
+    bar.set_message(format!(
+        "proving with {} ({} records of the kind)",
+        plan.circuit, plan.records_of_kind
+    ));
     let t = Instant::now();
-    let p = zkmed_prover::prove(keys, &ProveRequest { opening, identity: id, query, challenge, scope }, &mut OsRng)?;
+    let p = zkmed_prover::prove(
+        keys,
+        &ProveRequest {
+            opening,
+            identity: id,
+            query,
+            challenge,
+            scope,
+        },
+        &mut OsRng,
+    )?;
     bar.finish_and_clear();
     Ok((p, t.elapsed()))
 }
 
 fn cmd_prove(dir: &Path, a: ProveArgs, json: bool) -> Result<()> {
-    let keys = KeyStore::open(dir).with_context(|| format!("key directory {} (run `zkmed setup`)", dir.display()))?;
+    let keys = KeyStore::open(dir)
+        .with_context(|| format!("key directory {} (run `zkmed setup`)", dir.display()))?;
     let opening = Opening::load(&a.opening)?;
     let id = IdentitySecret::load(&a.identity)?;
     let query = load_query(&a.query)?;
     let challenge = parse_field_arg("challenge", &a.challenge)?;
     let scope = parse_field_arg("scope", &a.scope)?;
     let (p, took) = prove_one(&keys, &opening, &id, &query, challenge, scope, json)?;
-    std::fs::write(&a.out, p.attestation.to_json()).with_context(|| format!("writing {}", a.out.display()))?;
+    std::fs::write(&a.out, p.attestation.to_json())
+        .with_context(|| format!("writing {}", a.out.display()))?;
     if a.binary {
         let bin = a.out.with_extension("bin");
-        std::fs::write(&bin, p.attestation.to_bytes()).with_context(|| format!("writing {}", bin.display()))?;
+        std::fs::write(&bin, p.attestation.to_bytes())
+            .with_context(|| format!("writing {}", bin.display()))?;
     }
     out_line(
         json,
         json!({"answer": p.attestation.public.answer, "circuit": p.attestation.circuit, "prove_ms": took.as_millis(), "attestation": a.out}),
-        || format!("answer: {}\ncircuit: {} ({:.0} ms)\nattestation written to {}", yes_no(p.attestation.public.answer), p.attestation.circuit, took.as_secs_f64() * 1e3, a.out.display()),
+        || {
+            format!(
+                "answer: {}\ncircuit: {} ({:.0} ms)\nattestation written to {}",
+                yes_no(p.attestation.public.answer),
+                p.attestation.circuit,
+                took.as_secs_f64() * 1e3,
+                a.out.display()
+            )
+        },
     );
     Ok(())
 }
@@ -386,13 +502,19 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 fn read_attestation(path: &Path) -> Result<Attestation> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading attestation {}", path.display()))?;
-    let a = if bytes.starts_with(b"ZKMA") { Attestation::from_bytes(&bytes) } else { Attestation::from_json(&bytes) };
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading attestation {}", path.display()))?;
+    let a = if bytes.starts_with(b"ZKMA") {
+        Attestation::from_bytes(&bytes)
+    } else {
+        Attestation::from_json(&bytes)
+    };
     a.with_context(|| format!("attestation {}", path.display()))
 }
 
 fn cmd_verify(dir: &Path, a: VerifyArgs, json: bool) -> Result<()> {
-    let keys = KeySet::load_manifest_dir(dir).with_context(|| format!("key directory {}", dir.display()))?;
+    let keys = KeySet::load_manifest_dir(dir)
+        .with_context(|| format!("key directory {}", dir.display()))?;
     let att = read_attestation(&a.attestation)?;
     let query = load_query(&a.query)?;
     let challenge = parse_field_arg("challenge", &a.challenge)?;
@@ -400,7 +522,8 @@ fn cmd_verify(dir: &Path, a: VerifyArgs, json: bool) -> Result<()> {
     let mut source = InMemoryCommitments::new();
     source.anchor(att.public.identity_commitment, commitment);
     let t = Instant::now();
-    zkmed_verifier::verify(&keys, &att, &query, &challenge, &source).context("attestation REJECTED")?;
+    zkmed_verifier::verify(&keys, &att, &query, &challenge, &source)
+        .context("attestation REJECTED")?;
     out_line(
         json,
         json!({"valid": true, "answer": att.public.answer, "circuit": att.circuit, "nullifier": fr_to_dec(&att.public.nullifier), "verify_ms": t.elapsed().as_secs_f64() * 1e3}),
@@ -412,13 +535,24 @@ fn cmd_verify(dir: &Path, a: VerifyArgs, json: bool) -> Result<()> {
 fn cmd_export_snarkjs(dir: &Path, attestation: &Path, out: &Path, json: bool) -> Result<()> {
     let keys = KeySet::load_manifest_dir(dir)?;
     let att = read_attestation(attestation)?;
-    let key = keys.get(&att.circuit).ok_or_else(|| anyhow!("no verifying key for circuit {}", att.circuit))?;
+    let key = keys
+        .get(&att.circuit)
+        .ok_or_else(|| anyhow!("no verifying key for circuit {}", att.circuit))?;
     if key.key_hash() != att.key_hash {
-        bail!("attestation was made for verifying key {} but {} holds {}", att.key_hash, dir.display(), key.key_hash());
+        bail!(
+            "attestation was made for verifying key {} but {} holds {}",
+            att.key_hash,
+            dir.display(),
+            key.key_hash()
+        );
     }
     let files = zkmed_verifier::export_snarkjs(key.vk(), &att)?;
     std::fs::create_dir_all(out)?;
-    for (name, v) in [("proof.json", &files.proof_json), ("public.json", &files.public_json), ("verification_key.json", &files.verification_key_json)] {
+    for (name, v) in [
+        ("proof.json", &files.proof_json),
+        ("public.json", &files.public_json),
+        ("verification_key.json", &files.verification_key_json),
+    ] {
         std::fs::write(out.join(name), serde_json::to_string_pretty(v)?)?;
     }
     out_line(json, json!({"dir": out}), || {
@@ -429,10 +563,24 @@ fn cmd_export_snarkjs(dir: &Path, attestation: &Path, out: &Path, json: bool) ->
 
 fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
     let needed = [CircuitId::Exists, CircuitId::Scan64];
-    let have = KeyStore::open(dir).map(|k| k.available()).unwrap_or_default();
-    let missing: Vec<_> = needed.iter().copied().filter(|c| !have.contains(c)).collect();
+    let have = KeyStore::open(dir)
+        .map(|k| k.available())
+        .unwrap_or_default();
+    let missing: Vec<_> = needed
+        .iter()
+        .copied()
+        .filter(|c| !have.contains(c))
+        .collect();
     if !missing.is_empty() {
-        eprintln!("setting up keys for {} in {} ...\n{INSECURE}", missing.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "), dir.display());
+        eprintln!(
+            "setting up keys for {} in {} ...\n{INSECURE}",
+            missing
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            dir.display()
+        );
         run_setup(dir, &missing, None, json)?;
     }
     let keys = KeyStore::open(dir)?;
@@ -442,9 +590,15 @@ fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
     }
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     std::fs::create_dir_all(&a.workdir)?;
-    let bytes = std::fs::read(&a.bundle).with_context(|| format!("reading demo bundle {}", a.bundle.display()))?;
-    let imported = import_bundle(&bytes).with_context(|| format!("bundle {}", a.bundle.display()))?;
-    let name = a.bundle.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let bytes = std::fs::read(&a.bundle)
+        .with_context(|| format!("reading demo bundle {}", a.bundle.display()))?;
+    let imported =
+        import_bundle(&bytes).with_context(|| format!("bundle {}", a.bundle.display()))?;
+    let name = a
+        .bundle
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let id = IdentitySecret::random(&mut OsRng);
     let opening = Opening::create(imported, id.commitment(), &mut OsRng)?;
     let commitment = opening.commitment()?;
@@ -458,12 +612,17 @@ fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
     let scope = parse_field_arg("scope", "text:demo-insurer")?;
     let mut rows = Vec::new();
     for pred in ["has-organ-transplant", "no-chronic-conditions"] {
-        let query = load_query(&QueryArgs { predicate: Some(pred.into()), params: vec![], query: None })?;
+        let query = load_query(&QueryArgs {
+            predicate: Some(pred.into()),
+            params: vec![],
+            query: None,
+        })?;
         let (p, took) = prove_one(&keys, &opening, &id, &query, challenge, scope, json)?;
         let path = a.workdir.join(format!("{pred}.attestation.json"));
         std::fs::write(&path, p.attestation.to_json())?;
         let t = Instant::now();
-        zkmed_verifier::verify(&vkeys, &p.attestation, &query, &challenge, &registry).with_context(|| format!("verifying {pred}"))?;
+        zkmed_verifier::verify(&vkeys, &p.attestation, &query, &challenge, &registry)
+            .with_context(|| format!("verifying {pred}"))?;
         let verify_ms = t.elapsed().as_secs_f64() * 1e3;
         rows.push(json!({
             "predicate": pred, "answer": p.attestation.public.answer, "circuit": p.attestation.circuit,
@@ -472,26 +631,40 @@ fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
         }));
     }
     let report = opening.import_report.clone();
-    out_line(json, json!({"patient": name, "key_load_ms": load_ms, "record_commitment": fr_to_dec(&commitment), "results": rows, "insecure_setup": true}), || {
-        let mut s = String::from("zkmed demo\n");
-        s += &format!("patient        {name} (synthetic, Synthea)\n");
-        s += &format!("records        {} committed ({} non-clinical resources skipped)\n", report.records.values().sum::<usize>(), report.skipped_types.values().sum::<usize>());
-        s += &format!("commitment     {}\n", fr_to_dec(&commitment));
-        s += &format!("keys           loaded and checked in {load_ms:.0} ms\n\n");
-        s += &format!("{:<24} {:<7} {:<11} {:>9} {:>10}  {}\n", "predicate", "answer", "circuit", "prove ms", "verify ms", "verified");
-        for r in &rows {
+    out_line(
+        json,
+        json!({"patient": name, "key_load_ms": load_ms, "record_commitment": fr_to_dec(&commitment), "results": rows, "insecure_setup": true}),
+        || {
+            let mut s = String::from("zkmed demo\n");
+            s += &format!("patient        {name} (synthetic, Synthea)\n");
             s += &format!(
-                "{:<24} {:<7} {:<11} {:>9} {:>10.2}  yes\n",
-                r["predicate"].as_str().unwrap_or(""),
-                yes_no(r["answer"].as_bool().unwrap_or(false)),
-                r["circuit"].as_str().unwrap_or(""),
-                r["prove_ms"],
-                r["verify_ms"].as_f64().unwrap_or(0.0)
+                "records        {} committed ({} non-clinical resources skipped)\n",
+                report.records.values().sum::<usize>(),
+                report.skipped_types.values().sum::<usize>()
             );
-        }
-        s += &format!("\nattestations in {}; the verifier learned only the answers.\n{INSECURE}", a.workdir.display());
-        s
-    });
+            s += &format!("commitment     {}\n", fr_to_dec(&commitment));
+            s += &format!("keys           loaded and checked in {load_ms:.0} ms\n\n");
+            s += &format!(
+                "{:<24} {:<7} {:<11} {:>9} {:>10}  {}\n",
+                "predicate", "answer", "circuit", "prove ms", "verify ms", "verified"
+            );
+            for r in &rows {
+                s += &format!(
+                    "{:<24} {:<7} {:<11} {:>9} {:>10.2}  yes\n",
+                    r["predicate"].as_str().unwrap_or(""),
+                    yes_no(r["answer"].as_bool().unwrap_or(false)),
+                    r["circuit"].as_str().unwrap_or(""),
+                    r["prove_ms"],
+                    r["verify_ms"].as_f64().unwrap_or(0.0)
+                );
+            }
+            s += &format!(
+                "\nattestations in {}; the verifier learned only the answers.\n{INSECURE}",
+                a.workdir.display()
+            );
+            s
+        },
+    );
     Ok(())
 }
 

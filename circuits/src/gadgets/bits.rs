@@ -12,10 +12,20 @@ use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 /// combination `Σ 2^i b_i` is therefore a field element in `[0, 2^n)` by construction —
 /// this is how every bounded witness (dates, values, statuses, thresholds) is introduced,
 /// so it is range-checked before any comparison uses it.
-pub fn alloc_bits(cs: ConstraintSystemRef<Fr>, value: Option<u64>, n: u32) -> Result<(Vec<Boolean<Fr>>, FrVar), SynthesisError> {
+pub fn alloc_bits(
+    cs: ConstraintSystemRef<Fr>,
+    value: Option<u64>,
+    n: u32,
+) -> Result<(Vec<Boolean<Fr>>, FrVar), SynthesisError> {
     assert!(n <= 64);
     let bits = (0..n)
-        .map(|i| Boolean::new_witness(cs.clone(), || value.map(|v| (v >> i) & 1 == 1).ok_or(SynthesisError::AssignmentMissing)))
+        .map(|i| {
+            Boolean::new_witness(cs.clone(), || {
+                value
+                    .map(|v| (v >> i) & 1 == 1)
+                    .ok_or(SynthesisError::AssignmentMissing)
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let lc = pack(&bits);
     Ok((bits, lc))
@@ -76,7 +86,15 @@ mod tests {
 
     #[test]
     fn geq_is_exact_on_range() {
-        for (a, b) in [(0u64, 0u64), (5, 3), (3, 5), (255, 0), (0, 255), (255, 255), (128, 127)] {
+        for (a, b) in [
+            (0u64, 0u64),
+            (5, 3),
+            (3, 5),
+            (255, 0),
+            (0, 255),
+            (255, 255),
+            (128, 127),
+        ] {
             let cs = ConstraintSystem::<Fr>::new_ref();
             let (_, av) = alloc_bits(cs.clone(), Some(a), 8).unwrap();
             let (_, bv) = alloc_bits(cs.clone(), Some(b), 8).unwrap();

@@ -15,7 +15,9 @@ use zkmed_core::poseidon::params;
 pub fn poseidon_var(inputs: &[FrVar]) -> Result<FrVar, SynthesisError> {
     let p = params(inputs.len()).map_err(|_| SynthesisError::Unsatisfiable)?;
     let t = p.width;
-    let mut state: Vec<FrVar> = std::iter::once(FrVar::Constant(Fr::zero())).chain(inputs.iter().cloned()).collect();
+    let mut state: Vec<FrVar> = std::iter::once(FrVar::Constant(Fr::zero()))
+        .chain(inputs.iter().cloned())
+        .collect();
     let half = p.full_rounds / 2;
     for round in 0..p.full_rounds + p.partial_rounds {
         for (i, s) in state.iter_mut().enumerate() {
@@ -61,20 +63,34 @@ mod tests {
         for n in 1..=MAX_INPUTS {
             let cs = ConstraintSystem::<Fr>::new_ref();
             let xs: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
-            let vars: Vec<FrVar> = xs.iter().map(|x| FrVar::new_witness(cs.clone(), || Ok(*x)).unwrap()).collect();
+            let vars: Vec<FrVar> = xs
+                .iter()
+                .map(|x| FrVar::new_witness(cs.clone(), || Ok(*x)).unwrap())
+                .collect();
             let h = poseidon_var(&vars).unwrap();
             assert_eq!(h.value().unwrap(), poseidon(&xs).unwrap(), "{n} inputs");
             assert!(cs.is_satisfied().unwrap());
             let p = params(n).unwrap();
-            assert_eq!(cs.num_constraints(), 3 * (p.full_rounds * p.width + p.partial_rounds), "{n} inputs");
+            assert_eq!(
+                cs.num_constraints(),
+                3 * (p.full_rounds * p.width + p.partial_rounds),
+                "{n} inputs"
+            );
         }
     }
 
     #[test]
     fn constants_fold() {
         let cs = ConstraintSystem::<Fr>::new_ref();
-        let h = poseidon_var(&[FrVar::Constant(Fr::from(1u64)), FrVar::Constant(Fr::from(2u64))]).unwrap();
+        let h = poseidon_var(&[
+            FrVar::Constant(Fr::from(1u64)),
+            FrVar::Constant(Fr::from(2u64)),
+        ])
+        .unwrap();
         assert_eq!(cs.num_constraints(), 0);
-        assert_eq!(h.value().unwrap(), poseidon(&[Fr::from(1u64), Fr::from(2u64)]).unwrap());
+        assert_eq!(
+            h.value().unwrap(),
+            poseidon(&[Fr::from(1u64), Fr::from(2u64)]).unwrap()
+        );
     }
 }
