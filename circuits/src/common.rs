@@ -200,7 +200,7 @@ impl Common {
         let secret = FrVar::new_witness(cs.clone(), || {
             w.map(|w| w.identity_secret).ok_or_else(missing)
         })?;
-        poseidon_var(&[secret.clone()])?.enforce_equal(&public.identity_commitment)?;
+        poseidon_var(std::slice::from_ref(&secret))?.enforce_equal(&public.identity_commitment)?;
         poseidon_var(&[secret, public.scope.clone()])?.enforce_equal(&public.nullifier)?;
 
         let query = QueryVars::alloc(cs.clone(), w, &public.query_hash)?;

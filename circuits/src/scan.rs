@@ -58,7 +58,7 @@ pub fn tree_root_from_prefix(leaves: Vec<FrVar>) -> Result<FrVar, SynthesisError
         if level.is_empty() {
             level.push(FrVar::Constant(*zh));
         }
-        while level.len() % TREE_ARITY != 0 {
+        while !level.len().is_multiple_of(TREE_ARITY) {
             level.push(FrVar::Constant(*zh));
         }
         level = level

@@ -182,7 +182,7 @@ pub fn unit_to_field(unit: &str) -> Fr {
 /// Days since 0001-01-01 (that day = 1). Always in `1..2^24` for years 1..=45000.
 pub fn encode_date(d: NaiveDate) -> Result<u32> {
     let n = d.num_days_from_ce();
-    if n < 1 || n >= (1 << DATE_BITS) {
+    if !(1..(1 << DATE_BITS)).contains(&n) {
         return Err(CoreError::Query(format!(
             "date {d} outside the encodable range"
         )));
