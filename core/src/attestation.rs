@@ -122,20 +122,26 @@ impl Attestation {
     /// Compact binary form:
     /// `"ZKMA" | version u8 | id_len u8 | id | key_hash[32] | 7 × 32-byte big-endian inputs |
     /// proof_len u16 BE | proof`.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Fails (instead of writing a malformed blob) if the attestation's hex fields or version
+    /// are invalid, e.g. after it was built or edited by hand.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.check()?;
         let mut out = Vec::with_capacity(4 + 2 + self.circuit.len() + 32 + 32 * 7 + 2 + 128);
         out.extend_from_slice(MAGIC);
         out.push(self.version as u8);
         out.push(self.circuit.len() as u8);
         out.extend_from_slice(self.circuit.as_bytes());
-        out.extend_from_slice(&hex::decode(&self.key_hash).unwrap_or_default());
+        out.extend_from_slice(
+            &hex::decode(&self.key_hash)
+                .map_err(|e| CoreError::Attestation(format!("key_hash: {e}")))?,
+        );
         for x in self.public.to_field_elements() {
             out.extend_from_slice(&fr_to_be_bytes(&x));
         }
-        let proof = self.proof_bytes().unwrap_or_default();
+        let proof = self.proof_bytes()?;
         out.extend_from_slice(&(proof.len() as u16).to_be_bytes());
         out.extend_from_slice(&proof);
-        out
+        Ok(out)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Attestation> {
@@ -248,7 +254,14 @@ mod tests {
     fn json_and_binary_roundtrip() {
         let a = sample();
         assert_eq!(Attestation::from_json(a.to_json().as_bytes()).unwrap(), a);
-        assert_eq!(Attestation::from_bytes(&a.to_bytes()).unwrap(), a);
+        assert_eq!(Attestation::from_bytes(&a.to_bytes().unwrap()).unwrap(), a);
+        let mut broken = a.clone();
+        broken.proof = "zz".into();
+        assert!(broken
+            .to_bytes()
+            .unwrap_err()
+            .to_string()
+            .contains("not hex"));
     }
 
     #[test]
@@ -268,21 +281,21 @@ mod tests {
                 .is_err()
         );
         assert!(Attestation::from_json(b"[]").is_err());
-        let mut b = a.to_bytes();
+        let mut b = a.to_bytes().unwrap();
         assert!(Attestation::from_bytes(&b[..b.len() - 1]).is_err());
         b.push(0);
         assert!(Attestation::from_bytes(&b)
             .unwrap_err()
             .to_string()
             .contains("trailing"));
-        let mut b = a.to_bytes();
+        let mut b = a.to_bytes().unwrap();
         let answer_at = 4 + 2 + 9 + 32 + 6 * 32 + 31;
         b[answer_at] = 2;
         assert!(Attestation::from_bytes(&b)
             .unwrap_err()
             .to_string()
             .contains("0 or 1"));
-        let mut b = a.to_bytes();
+        let mut b = a.to_bytes().unwrap();
         let challenge_at = 4 + 2 + 9 + 32 + 3 * 32;
         b[challenge_at..challenge_at + 32].copy_from_slice(&[0xff; 32]);
         assert!(Attestation::from_bytes(&b)
@@ -290,7 +303,7 @@ mod tests {
             .to_string()
             .contains("not canonical"));
         for cut in 0..b.len() {
-            let _ = Attestation::from_bytes(&a.to_bytes()[..cut]); // never panics
+            let _ = Attestation::from_bytes(&a.to_bytes().unwrap()[..cut]); // never panics
         }
     }
 }

@@ -27,6 +27,9 @@ pub struct CircuitEntry {
     pub public_inputs: usize,
     /// Records of one kind this circuit can open (0 for the inclusion circuit: any number).
     pub capacity: usize,
+    /// SHA-256 of the circuit's R1CS matrices: keys made for another relation (even one with
+    /// the same constraint count) are refused.
+    pub r1cs_sha256: String,
     pub pk: KeyFile,
     pub vk: KeyFile,
 }

@@ -9,7 +9,11 @@ pub enum ProveError {
     #[error(transparent)]
     Records(#[from] zkmed_records::RecordsError),
     #[error("the patient has {records} {kind:?} records but the largest scan circuit holds {capacity}; this query cannot be proven without a larger circuit (no answer is given rather than a wrong one)")]
-    CapacityExceeded { kind: Kind, records: usize, capacity: usize },
+    CapacityExceeded {
+        kind: Kind,
+        records: usize,
+        capacity: usize,
+    },
     #[error("no key for circuit {0} in the key directory; run `zkmed setup`")]
     MissingKey(String),
     #[error("key file {path}: {reason}")]
@@ -23,7 +27,11 @@ pub enum ProveError {
     #[error("identity file {path}: {reason}")]
     Identity { path: String, reason: String },
     #[error("I/O on {path}: {source}")]
-    Io { path: String, #[source] source: std::io::Error },
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = ProveError> = std::result::Result<T, E>;

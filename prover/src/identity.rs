@@ -6,7 +6,7 @@ use rand::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use zeroize::Zeroizing;
-use zkmed_core::field::{parse_fr, fr_to_dec, Fr};
+use zkmed_core::field::{fr_to_dec, parse_fr, Fr};
 use zkmed_core::poseidon::{poseidon, zeroize_fr};
 
 /// A secret; zeroized on drop; `Debug` prints no digits.
@@ -44,9 +44,14 @@ impl IdentitySecret {
 
     /// Writes `{version, secret, commitment}` (mode 0600 on Unix), refusing to overwrite.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let err = |reason: String| ProveError::Identity { path: path.display().to_string(), reason };
+        let err = |reason: String| ProveError::Identity {
+            path: path.display().to_string(),
+            reason,
+        };
         if path.exists() {
-            return Err(err("already exists; refusing to overwrite an identity".into()));
+            return Err(err(
+                "already exists; refusing to overwrite an identity".into()
+            ));
         }
         let body = Zeroizing::new(
             serde_json::to_string_pretty(&IdentityFile {
@@ -69,16 +74,22 @@ impl IdentitySecret {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let err = |reason: String| ProveError::Identity { path: path.display().to_string(), reason };
+        let err = |reason: String| ProveError::Identity {
+            path: path.display().to_string(),
+            reason,
+        };
         let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| err(e.to_string()))?);
-        let f: IdentityFile = serde_json::from_slice(&bytes).map_err(|e| err(format!("malformed identity file: {e}")))?;
+        let f: IdentityFile = serde_json::from_slice(&bytes)
+            .map_err(|e| err(format!("malformed identity file: {e}")))?;
         let secret = Zeroizing::new(f.secret);
         if f.version != 1 {
             return Err(err(format!("unsupported version {}", f.version)));
         }
         let id = IdentitySecret(parse_fr(&secret).map_err(|e| err(e.to_string()))?);
         if fr_to_dec(&id.commitment()) != f.commitment {
-            return Err(err("commitment does not match the secret (corrupted file?)".into()));
+            return Err(err(
+                "commitment does not match the secret (corrupted file?)".into(),
+            ));
         }
         Ok(id)
     }
@@ -92,6 +103,10 @@ impl Drop for IdentitySecret {
 
 impl std::fmt::Debug for IdentitySecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IdentitySecret(<redacted>, commitment {})", fr_to_dec(&self.commitment()))
+        write!(
+            f,
+            "IdentitySecret(<redacted>, commitment {})",
+            fr_to_dec(&self.commitment())
+        )
     }
 }

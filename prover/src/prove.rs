@@ -4,11 +4,13 @@
 use crate::error::{ProveError, Result};
 use crate::identity::IdentitySecret;
 use crate::keys::{CircuitKeys, KeyStore};
-use ark_ff::UniformRand;
-use ark_groth16::{r1cs_to_qap::LibsnarkReduction, Proof};
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode};
 use ark_bn254::{Bn254, Fr};
+use ark_ff::UniformRand;
 use ark_groth16::Groth16;
+use ark_groth16::{r1cs_to_qap::LibsnarkReduction, Proof};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+};
 use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
 use rand::{CryptoRng, RngCore};
@@ -53,7 +55,13 @@ pub fn plan(opening: &Opening, cq: &CompiledQuery, available: &[CircuitId]) -> R
     let bd = encode_date(opening.patient.birth_date)?;
     let age_ok = !cq.age_enabled || (bd != 0 && bd <= cq.birth_cutoff);
     let Some(kind) = Kind::from_id(cq.kind) else {
-        return Ok(Plan { circuit: CircuitId::Exists, answer: age_ok, records_of_kind: 0, matching: 0, opened_index: None });
+        return Ok(Plan {
+            circuit: CircuitId::Exists,
+            answer: age_ok,
+            records_of_kind: 0,
+            matching: 0,
+            opened_index: None,
+        });
     };
     let recs = opening.records_of(kind);
     let mut first = None;
@@ -66,16 +74,41 @@ pub fn plan(opening: &Opening, cq: &CompiledQuery, available: &[CircuitId]) -> R
     }
     let n = recs.len();
     if cq.quant_op == 0 && cq.quant_k == 1 && matching >= 1 {
-        return Ok(Plan { circuit: CircuitId::Exists, answer: age_ok, records_of_kind: n, matching, opened_index: first });
+        return Ok(Plan {
+            circuit: CircuitId::Exists,
+            answer: age_ok,
+            records_of_kind: n,
+            matching,
+            opened_index: first,
+        });
     }
-    let q_ok = if cq.quant_op == 0 { matching as u32 >= cq.quant_k } else { matching as u32 <= cq.quant_k };
-    let largest = CircuitId::scans().into_iter().filter(|c| available.contains(c)).map(|c| c.capacity()).max().unwrap_or(0);
+    let q_ok = if cq.quant_op == 0 {
+        matching as u32 >= cq.quant_k
+    } else {
+        matching as u32 <= cq.quant_k
+    };
+    // The smallest scan circuit that can hold every record of the kind; if its keys are
+    // missing, say so (run `zkmed setup`) rather than blaming the capacity.
+    let needed = CircuitId::scans()
+        .into_iter()
+        .find(|c| c.capacity() >= n)
+        .ok_or(ProveError::CapacityExceeded {
+            kind,
+            records: n,
+            capacity: CircuitId::Scan512.capacity(),
+        })?;
     let circuit = CircuitId::scans()
         .into_iter()
-        .filter(|c| available.contains(c))
-        .find(|c| c.capacity() >= n)
-        .ok_or(ProveError::CapacityExceeded { kind, records: n, capacity: largest })?;
-    Ok(Plan { circuit, answer: q_ok && age_ok, records_of_kind: n, matching, opened_index: None })
+        .filter(|c| c.capacity() >= n && available.contains(c))
+        .min_by_key(|c| c.capacity())
+        .ok_or_else(|| ProveError::MissingKey(needed.as_str().into()))?;
+    Ok(Plan {
+        circuit,
+        answer: q_ok && age_ok,
+        records_of_kind: n,
+        matching,
+        opened_index: None,
+    })
 }
 
 /// What to prove.
@@ -95,7 +128,11 @@ pub struct Proven {
 
 /// Proves `req.query` for the patient. The answer is whatever is true: a "no" is proven as
 /// carefully as a "yes".
-pub fn prove<R: RngCore + CryptoRng>(keys: &KeyStore, req: &ProveRequest<'_>, rng: &mut R) -> Result<Proven> {
+pub fn prove<R: RngCore + CryptoRng>(
+    keys: &KeyStore,
+    req: &ProveRequest<'_>,
+    rng: &mut R,
+) -> Result<Proven> {
     if req.identity.commitment() != req.opening.identity_commitment {
         return Err(ProveError::IdentityMismatch);
     }
@@ -105,7 +142,11 @@ pub fn prove<R: RngCore + CryptoRng>(keys: &KeyStore, req: &ProveRequest<'_>, rn
     let trees = req.opening.trees()?;
     let roots: [Fr; 6] = std::array::from_fn(|i| trees[i].root());
     let public = PublicInputs {
-        record_commitment: zkmed_records::record_commitment(req.opening.identity_commitment, req.opening.patient_leaf()?, &roots),
+        record_commitment: zkmed_records::record_commitment(
+            req.opening.identity_commitment,
+            req.opening.patient_leaf()?,
+            &roots,
+        ),
         identity_commitment: req.opening.identity_commitment,
         query_hash: cq.hash(),
         challenge: req.challenge,
@@ -135,14 +176,28 @@ pub fn prove<R: RngCore + CryptoRng>(keys: &KeyStore, req: &ProveRequest<'_>, rn
                 (Some(k), Some(i)) => {
                     let recs = encoded(k)?;
                     let p = trees[k.index()].path(i)?;
-                    (recs[i].clone(), PathWitness { siblings: p.siblings().to_vec(), positions: p.positions().to_vec() })
+                    (
+                        recs[i].clone(),
+                        PathWitness {
+                            siblings: p.siblings().to_vec(),
+                            positions: p.positions().to_vec(),
+                        },
+                    )
                 }
                 _ => (
                     RecordWitness::default(),
-                    PathWitness { siblings: vec![[Fr::from(0u64); 3]; TREE_DEPTH], positions: vec![0; TREE_DEPTH] },
+                    PathWitness {
+                        siblings: vec![[Fr::from(0u64); 3]; TREE_DEPTH],
+                        positions: vec![0; TREE_DEPTH],
+                    },
                 ),
             };
-            AnyCircuit::Exists(ExistsCircuit { public: Some(public.clone()), common: Some(common), record: Some(record), path: Some(path) })
+            AnyCircuit::Exists(ExistsCircuit {
+                public: Some(public.clone()),
+                common: Some(common),
+                record: Some(record),
+                path: Some(path),
+            })
         }
         scan => AnyCircuit::Scan(ScanCircuit {
             capacity: scan.capacity(),
@@ -158,7 +213,9 @@ pub fn prove<R: RngCore + CryptoRng>(keys: &KeyStore, req: &ProveRequest<'_>, rn
         return Err(ProveError::SelfCheck(plan.circuit.as_str().into()));
     }
     let mut bytes = Vec::new();
-    proof.serialize_compressed(&mut bytes).expect("serialize to Vec");
+    proof
+        .serialize_compressed(&mut bytes)
+        .expect("serialize to Vec");
     Ok(Proven {
         attestation: Attestation {
             version: ATTESTATION_VERSION,
@@ -173,21 +230,45 @@ pub fn prove<R: RngCore + CryptoRng>(keys: &KeyStore, req: &ProveRequest<'_>, rn
 
 /// Groth16 proof with the cached matrices: the circuit is synthesized in prove mode without
 /// building constraints (values only), then the QAP witness map and the MSMs run.
-fn groth16_prove<R: RngCore + CryptoRng>(k: &CircuitKeys, circuit: AnyCircuit, rng: &mut R) -> Result<Proof<Bn254>> {
+fn groth16_prove<R: RngCore + CryptoRng>(
+    k: &CircuitKeys,
+    circuit: AnyCircuit,
+    rng: &mut R,
+) -> Result<Proof<Bn254>> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: false,
+        generate_lc_assignments: false,
+    });
     let t0 = std::time::Instant::now();
-    circuit.generate_constraints(cs.clone()).map_err(|e| ProveError::Synthesis(e.to_string()))?;
-    tracing::debug!(synth_ms = t0.elapsed().as_secs_f64() * 1e3, "witness synthesized");
+    circuit
+        .generate_constraints(cs.clone())
+        .map_err(|e| ProveError::Synthesis(e.to_string()))?;
+    tracing::debug!(
+        synth_ms = t0.elapsed().as_secs_f64() * 1e3,
+        "witness synthesized"
+    );
     let (instance, witness) = {
-        let b = cs.borrow().ok_or_else(|| ProveError::Synthesis("constraint system dropped".into()))?;
-        let i = b.instance_assignment().map_err(|e| ProveError::Synthesis(e.to_string()))?.to_vec();
-        let w = b.witness_assignment().map_err(|e| ProveError::Synthesis(e.to_string()))?.to_vec();
+        let b = cs
+            .borrow()
+            .ok_or_else(|| ProveError::Synthesis("constraint system dropped".into()))?;
+        let i = b
+            .instance_assignment()
+            .map_err(|e| ProveError::Synthesis(e.to_string()))?
+            .to_vec();
+        let w = b
+            .witness_assignment()
+            .map_err(|e| ProveError::Synthesis(e.to_string()))?
+            .to_vec();
         (i, w)
     };
     if instance.len() != k.r1cs.num_instance_variables {
-        return Err(ProveError::Synthesis(format!("{} instance variables, expected {}", instance.len(), k.r1cs.num_instance_variables)));
+        return Err(ProveError::Synthesis(format!(
+            "{} instance variables, expected {}",
+            instance.len(),
+            k.r1cs.num_instance_variables
+        )));
     }
     let mut full = instance;
     full.extend_from_slice(&witness);
@@ -206,5 +287,11 @@ fn groth16_prove<R: RngCore + CryptoRng>(k: &CircuitKeys, circuit: AnyCircuit, r
 }
 
 fn to_witness(e: &EncodedRecord) -> RecordWitness {
-    RecordWitness { meta: e.meta, value: e.value, code: e.code, unit: e.unit, aux: e.aux }
+    RecordWitness {
+        meta: e.meta,
+        value: e.value,
+        code: e.code,
+        unit: e.unit,
+        aux: e.aux,
+    }
 }

@@ -14,16 +14,23 @@ pub const TEST_SEED: u64 = 0x7a6b_6d65_6400_0001;
 
 /// `target/zkmed-test-keys`, holding keys for `circuits` (generated if missing or stale).
 pub fn test_keys(circuits: &[CircuitId]) -> KeyStore {
-    let dir = std::env::var_os("ZKMED_TEST_KEYS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/zkmed-test-keys")
-    });
+    let dir = std::env::var_os("ZKMED_TEST_KEYS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/zkmed-test-keys")
+        });
     std::fs::create_dir_all(&dir).expect("create test key dir");
     let lock = std::fs::File::create(dir.join(".lock")).expect("lock file");
     lock.lock().expect("lock test key dir");
     let fresh = |id: CircuitId| {
         KeyStore::open(&dir)
             .ok()
-            .and_then(|ks| ks.manifest().get(id.as_str()).map(|e| e.constraints == id.num_constraints()))
+            .and_then(|ks| {
+                let shape = crate::keys::R1csShape::cached(id).ok()?;
+                ks.manifest()
+                    .get(id.as_str())
+                    .map(|e| e.r1cs_sha256 == shape.sha256)
+            })
             .unwrap_or(false)
     };
     for &id in circuits {

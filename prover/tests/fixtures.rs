@@ -120,7 +120,10 @@ fn every_fixture_patient_every_predicate_matches_the_reference() {
                         &Attestation::from_json(att.to_json().as_bytes()).unwrap(),
                         att
                     );
-                    assert_eq!(&Attestation::from_bytes(&att.to_bytes()).unwrap(), att);
+                    assert_eq!(
+                        &Attestation::from_bytes(&att.to_bytes().unwrap()).unwrap(),
+                        att
+                    );
                     issued.push((att.clone(), qi, challenge));
                     assert_eq!(
                         att.public.answer, expected.answer,

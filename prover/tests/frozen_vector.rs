@@ -154,7 +154,7 @@ fn regenerate() {
             "attestation.json",
             format!("{}\n", proven.attestation.to_json()).into_bytes(),
         ),
-        ("attestation.bin", proven.attestation.to_bytes()),
+        ("attestation.bin", proven.attestation.to_bytes().unwrap()),
         ("query.json", format!("{VECTOR_QUERY}\n").into_bytes()),
         (
             "challenge.txt",
@@ -235,7 +235,7 @@ fn frozen_vector_still_verifies() {
     assert_eq!(v.challenge, parse_fr(VECTOR_CHALLENGE).unwrap());
     // JSON and binary are the same attestation, and the binary form is canonical.
     assert_eq!(v.json, v.bin);
-    assert_eq!(v.json.to_bytes(), v.bin_bytes);
+    assert_eq!(v.json.to_bytes().unwrap(), v.bin_bytes);
     assert_eq!(
         Attestation::from_json(v.bin.to_json().as_bytes()).unwrap(),
         v.json

@@ -797,7 +797,7 @@ fn non_canonical_public_inputs_are_rejected_at_parse() {
             att
         );
         // Binary form: the 32-byte big-endian slot of input i.
-        let bin = att.to_bytes();
+        let bin = att.to_bytes().unwrap();
         assert_eq!(&Attestation::from_bytes(&bin).unwrap(), att);
         let at = 4 + 1 + 1 + att.circuit.len() + 32 + 32 * i;
         assert_eq!(&bin[at..at + 32], &xs[i].into_bigint().to_bytes_be()[..]);
@@ -808,7 +808,7 @@ fn non_canonical_public_inputs_are_rejected_at_parse() {
         assert!(e.contains("not canonical"), "{f}: {e}");
     }
     // The answer must be exactly 0 or 1 (also not 1 + p).
-    let bin = att.to_bytes();
+    let bin = att.to_bytes().unwrap();
     let at = 4 + 1 + 1 + att.circuit.len() + 32 + 32 * 6;
     for alias in [
         plus_p(&Fr::from(1u64)),

@@ -474,7 +474,7 @@ fn cmd_prove(dir: &Path, a: ProveArgs, json: bool) -> Result<()> {
         .with_context(|| format!("writing {}", a.out.display()))?;
     if a.binary {
         let bin = a.out.with_extension("bin");
-        std::fs::write(&bin, p.attestation.to_bytes())
+        std::fs::write(&bin, p.attestation.to_bytes()?)
             .with_context(|| format!("writing {}", bin.display()))?;
     }
     out_line(
@@ -627,7 +627,7 @@ fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
         rows.push(json!({
             "predicate": pred, "answer": p.attestation.public.answer, "circuit": p.attestation.circuit,
             "records_of_kind": p.plan.records_of_kind, "prove_ms": took.as_millis(), "verify_ms": verify_ms,
-            "attestation": path, "attestation_bytes": p.attestation.to_bytes().len(),
+            "attestation": path, "attestation_bytes": p.attestation.to_bytes()?.len(),
         }));
     }
     let report = opening.import_report.clone();

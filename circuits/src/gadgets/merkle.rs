@@ -1,5 +1,5 @@
 //! Quaternary Poseidon Merkle paths. Native twin: `zkmed-records::tree`. Per level: one
-//! 4-input Poseidon (300 constraints) plus 9 constraints to place the node among its
+//! 4-input Poseidon (297 constraints) plus 9 constraints to place the node among its
 //! siblings (2 position bits, their product, 6 selections).
 
 use super::{poseidon::poseidon_var, FrVar};
