@@ -1,1 +1,59 @@
-//! placeholder
+//! # zkmed-verifier
+//!
+//! The embeddable verifier for zkmed attestations: an insurer, employer or hospital links
+//! this crate into its own system to check that an [`Attestation`] really answers the
+//! question *it* asked, about the record set *currently* anchored for a patient identity,
+//! with a valid Groth16 proof (BN254).
+//!
+//! It depends only on `zkmed-core` and arkworks' verifier side — never on the circuits,
+//! the prover or the record parser — and contains no unsafe code.
+//!
+//! ## What a successful [`verify()`] means
+//!
+//! `verify(keys, att, query, challenge, source)` returns `Ok(())` only if, in this order:
+//!
+//! 1. the attestation format version is supported;
+//! 2. a verifying key is loaded for `att.circuit`, and its SHA-256 equals `att.key_hash`;
+//! 3. `att.public.query_hash` equals the hash the verifier recomputes from the query **it**
+//!    asked (`expected_query.hash()`), never a hash taken from the attestation;
+//! 4. `att.public.challenge` equals the verifier's own fresh challenge (replay protection);
+//! 5. the [`CommitmentSource`] accepts the pair `(identity_commitment, record_commitment)`
+//!    (by default: the record commitment is the *current* anchor for that identity);
+//! 6. the proof bytes decode, with full curve and subgroup validation, as exactly one
+//!    canonical compressed Groth16 proof;
+//! 7. the Groth16 pairing check passes for the seven public inputs.
+//!
+//! **After `Ok(())`, `att.public.answer` is the proven answer** to `expected_query` over the
+//! patient's current records. An `Err` means the attestation proves nothing; it never
+//! means "answer = false". `scope` and `nullifier` are proven too but not interpreted here:
+//! callers that use them (e.g. to detect re-use) must compare them themselves.
+//!
+//! ```no_run
+//! use zkmed_verifier::{verify, InMemoryCommitments, KeySet};
+//! # fn demo(att: zkmed_core::attestation::Attestation, query: zkmed_core::query::Query,
+//! #         challenge: zkmed_core::Fr, commitments: InMemoryCommitments) -> Result<(), zkmed_verifier::VerifyError> {
+//! let keys = KeySet::load_manifest_dir(std::path::Path::new("keys"))?;
+//! verify(&keys, &att, &query, &challenge, &commitments)?;
+//! let proven_answer: bool = att.public.answer; // meaningful only after Ok
+//! # let _ = proven_answer; Ok(()) }
+//! ```
+//!
+//! [`verify_batch`] checks many attestations with one randomized pairing product, and
+//! [`export_snarkjs`] writes a proof in snarkjs's JSON formats for independent checking.
+#![forbid(unsafe_code)]
+
+pub mod batch;
+pub mod error;
+pub mod keys;
+pub mod snarkjs;
+pub mod source;
+pub mod verify;
+
+pub use batch::{verify_batch, BatchError, BatchItem};
+pub use error::VerifyError;
+pub use keys::{KeySet, VerifierKey};
+pub use snarkjs::{export_snarkjs, SnarkjsFiles};
+pub use source::{CommitmentSource, InMemoryCommitments, Policy, SourceError};
+pub use verify::{decode_proof, verify, verify_statement_unbound, verify_with_query_hash};
+
+pub use zkmed_core::attestation::Attestation;
