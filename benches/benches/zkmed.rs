@@ -6,8 +6,11 @@ use std::time::Duration;
 use zkmed_benches::{challenge, fixture, predicate};
 use zkmed_circuits::CircuitId;
 use zkmed_core::field::Fr;
+use zkmed_prover::keys::R1csShape;
 use zkmed_prover::{prove, KeyStore, ProveRequest};
-use zkmed_verifier::{verify, verify_batch, BatchItem, InMemoryCommitments, KeySet};
+use zkmed_verifier::{
+    verify, verify_batch, verify_with_query_hash, BatchItem, InMemoryCommitments, KeySet,
+};
 
 fn constraint_counts() {
     for c in CircuitId::ALL {
@@ -70,6 +73,16 @@ fn bench_verify(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("single", "exists-v1"), |b| {
         b.iter(|| verify(&vkeys, &atts[0], &q, &challenge(0), &source).expect("valid"))
     });
+    let qh = q.hash().expect("query hash");
+    g.bench_function(
+        BenchmarkId::new("single_cached_question", "exists-v1"),
+        |b| {
+            b.iter(|| {
+                verify_with_query_hash(&vkeys, &atts[0], &qh, &challenge(0), &source)
+                    .expect("valid")
+            })
+        },
+    );
     for n in [16usize, 64] {
         let items: Vec<BatchItem> = atts[..n]
             .iter()
@@ -85,6 +98,27 @@ fn bench_verify(c: &mut Criterion) {
             b.iter(|| verify_batch(&vkeys, items, &source, &mut f.rng).expect("valid batch"))
         });
     }
+    g.finish();
+}
+
+fn bench_native(c: &mut Criterion) {
+    use zkmed_core::poseidon::{poseidon, poseidon_reference};
+    let mut g = c.benchmark_group("native");
+    for n in [2usize, 5, 8] {
+        let xs: Vec<Fr> = (0..n as u64).map(|i| Fr::from(i + 7)).collect();
+        g.bench_with_input(BenchmarkId::new("poseidon", n), &xs, |b, xs| {
+            b.iter(|| poseidon(xs).expect("hash"))
+        });
+        g.bench_with_input(BenchmarkId::new("poseidon_textbook", n), &xs, |b, xs| {
+            b.iter(|| poseidon_reference(xs).expect("hash"))
+        });
+    }
+    let q = predicate("no-chronic-conditions");
+    g.bench_function("query_hash", |b| b.iter(|| q.hash().expect("hash")));
+    let f = fixture();
+    g.bench_function(BenchmarkId::new("commitment", "demo-patient"), |b| {
+        b.iter(|| f.opening.commitment().expect("commitment"))
+    });
     g.finish();
 }
 
@@ -107,5 +141,5 @@ fn bench_keys(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_prove, bench_verify, bench_keys);
+criterion_group!(benches, bench_prove, bench_verify, bench_native, bench_keys);
 criterion_main!(benches);
