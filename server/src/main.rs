@@ -327,8 +327,9 @@ fn parse_circuits(list: &[String]) -> Result<Vec<CircuitId>> {
 
 const INSECURE: &str = "WARNING: INSECURE SETUP — single-party Groth16 keys; whoever ran this setup could forge proofs. Use keys from an MPC ceremony in production.";
 
-fn run_setup(dir: &Path, circuits: &[CircuitId], seed: Option<u64>, json: bool) -> Result<()> {
-    let bar = if json {
+/// A progress spinner on stderr (hidden for `--json` and when stderr is not a terminal).
+fn spinner(hidden: bool) -> ProgressBar {
+    let bar = if hidden {
         ProgressBar::hidden()
     } else {
         ProgressBar::new_spinner()
@@ -337,6 +338,11 @@ fn run_setup(dir: &Path, circuits: &[CircuitId], seed: Option<u64>, json: bool) 
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn run_setup(dir: &Path, circuits: &[CircuitId], seed: Option<u64>, json: bool) -> Result<()> {
+    let bar = spinner(json);
     let mut on_event = |e: SetupEvent| match e {
         SetupEvent::Start {
             circuit,
@@ -432,15 +438,7 @@ fn prove_one(
 ) -> Result<(zkmed_prover::Proven, Duration)> {
     let cq = query.compile()?;
     let plan = zkmed_prover::plan(opening, &cq, &keys.available())?;
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
+    let bar = spinner(quiet);
     bar.set_message(format!(
         "proving with {} ({} records of the kind)",
         plan.circuit, plan.records_of_kind
