@@ -138,6 +138,12 @@ fn bench_keys(c: &mut Criterion) {
                 .expect("pk")
         })
     });
+    // Once per process the prover also derives the circuit's R1CS matrices (cached after).
+    for id in [CircuitId::Exists, CircuitId::Scan64] {
+        g.bench_function(BenchmarkId::new("derive_r1cs_matrices", id.as_str()), |b| {
+            b.iter(|| R1csShape::of(id).expect("shape"))
+        });
+    }
     g.finish();
 }
 

@@ -66,7 +66,7 @@ impl CircuitId {
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Setup);
         self.blank()
-            .generate(cs.clone())
+            .generate_constraints(cs.clone())
             .expect("blank circuit synthesizes");
         cs.finalize();
         cs.num_constraints()
@@ -91,15 +91,6 @@ impl std::fmt::Display for CircuitId {
 pub enum AnyCircuit {
     Exists(exists::ExistsCircuit),
     Scan(scan::ScanCircuit),
-}
-
-impl AnyCircuit {
-    fn generate(
-        self,
-        cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>,
-    ) -> ark_relations::gr1cs::Result<()> {
-        self.generate_constraints(cs)
-    }
 }
 
 impl ConstraintSynthesizer<Fr> for AnyCircuit {

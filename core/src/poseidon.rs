@@ -273,11 +273,6 @@ fn pow5(x: Fr) -> Fr {
     x4 * x
 }
 
-/// Poseidon of a fixed-size array; the arity is checked at compile time by callers' types.
-pub fn poseidon2(a: Fr, b: Fr) -> Fr {
-    poseidon(&[a, b]).expect("2 inputs are supported")
-}
-
 /// Hash of exactly 32 elements: `P4(P8(x[0..8]), P8(x[8..16]), P8(x[16..24]), P8(x[24..32]))`.
 /// Used for query code sets; the circuit computes the same shape.
 pub fn hash32(xs: &[Fr; 32]) -> Fr {

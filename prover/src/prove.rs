@@ -52,6 +52,28 @@ pub struct Plan {
 /// Chooses the circuit: the inclusion circuit for a true `exists` (or an age-only query),
 /// otherwise the smallest scan circuit that holds all records of the kind.
 pub fn plan(opening: &Opening, cq: &CompiledQuery, available: &[CircuitId]) -> Result<Plan> {
+    plan_encoded(opening, cq, &encode_kind(opening, cq)?, available)
+}
+
+/// The queried kind's records, encoded, in leaf order (empty if the query has no record
+/// clause). Encoding hashes each record's `aux`, so a proof does it once.
+fn encode_kind(opening: &Opening, cq: &CompiledQuery) -> Result<Vec<EncodedRecord>> {
+    let Some(kind) = Kind::from_id(cq.kind) else {
+        return Ok(Vec::new());
+    };
+    opening
+        .records_of(kind)
+        .iter()
+        .map(|(_, r)| Ok(r.record.encode(r.salt)?))
+        .collect()
+}
+
+fn plan_encoded(
+    opening: &Opening,
+    cq: &CompiledQuery,
+    recs: &[EncodedRecord],
+    available: &[CircuitId],
+) -> Result<Plan> {
     let bd = encode_date(opening.patient.birth_date)?;
     let age_ok = !cq.age_enabled || (bd != 0 && bd <= cq.birth_cutoff);
     let Some(kind) = Kind::from_id(cq.kind) else {
@@ -63,11 +85,10 @@ pub fn plan(opening: &Opening, cq: &CompiledQuery, available: &[CircuitId]) -> R
             opened_index: None,
         });
     };
-    let recs = opening.records_of(kind);
     let mut first = None;
     let mut matching = 0;
-    for (i, (_, r)) in recs.iter().enumerate() {
-        if record_matches(&r.record.encode(r.salt)?, cq) {
+    for (i, e) in recs.iter().enumerate() {
+        if record_matches(e, cq) {
             matching += 1;
             first.get_or_insert(i);
         }
@@ -137,7 +158,8 @@ pub fn prove<R: RngCore + CryptoRng>(
         return Err(ProveError::IdentityMismatch);
     }
     let cq = req.query.compile()?;
-    let plan = plan(req.opening, &cq, &keys.available())?;
+    let recs = encode_kind(req.opening, &cq)?;
+    let plan = plan_encoded(req.opening, &cq, &recs, &keys.available())?;
     let k = keys.get(plan.circuit)?;
     let trees = req.opening.trees()?;
     let roots: [Fr; 6] = std::array::from_fn(|i| trees[i].root());
@@ -163,21 +185,13 @@ pub fn prove<R: RngCore + CryptoRng>(
         query: cq.clone(),
     };
     let kind = Kind::from_id(cq.kind);
-    let encoded = |k: Kind| -> Result<Vec<RecordWitness>> {
-        req.opening
-            .records_of(k)
-            .iter()
-            .map(|(_, r)| Ok(to_witness(&r.record.encode(r.salt)?)))
-            .collect()
-    };
     let circuit = match plan.circuit {
         CircuitId::Exists => {
             let (record, path) = match (kind, plan.opened_index) {
                 (Some(k), Some(i)) => {
-                    let recs = encoded(k)?;
                     let p = trees[k.index()].path(i)?;
                     (
-                        recs[i].clone(),
+                        to_witness(&recs[i]),
                         PathWitness {
                             siblings: p.siblings().to_vec(),
                             positions: p.positions().to_vec(),
@@ -203,7 +217,7 @@ pub fn prove<R: RngCore + CryptoRng>(
             capacity: scan.capacity(),
             public: Some(public.clone()),
             common: Some(common),
-            records: Some(encoded(kind.expect("scan plans have a kind"))?),
+            records: Some(recs.iter().map(to_witness).collect()),
         }),
     };
     let proof = groth16_prove(&k, circuit, rng)?;

@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(cs.num_constraints(), 24);
         let (_, b) = alloc_bits(cs.clone(), Some(7), 24).unwrap();
         let before = cs.num_constraints();
-        is_geq_unchecked(&a, &b, 24).unwrap();
+        let _ = is_geq_unchecked(&a, &b, 24).unwrap();
         assert_eq!(cs.num_constraints() - before, 26);
     }
 }
