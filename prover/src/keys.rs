@@ -230,6 +230,19 @@ impl KeyStore {
             .collect()
     }
 
+    /// The circuits whose proving keys are loaded in memory.
+    pub fn loaded(&self) -> Vec<CircuitId> {
+        let mut v: Vec<_> = self
+            .loaded
+            .lock()
+            .expect("key cache lock")
+            .keys()
+            .copied()
+            .collect();
+        v.sort();
+        v
+    }
+
     pub fn get(&self, id: CircuitId) -> Result<Arc<CircuitKeys>> {
         if let Some(k) = self.loaded.lock().expect("key cache lock").get(&id) {
             return Ok(k.clone());

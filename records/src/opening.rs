@@ -169,6 +169,21 @@ impl Opening {
         Ok(o)
     }
 
+    /// [`Opening::create`] with the salts drawn from a ChaCha20 stream keyed by `seed`: the
+    /// same bundle (same records, same order) and the same seed give the same opening and
+    /// the same commitment. This lets a patient keep one 32-byte salt seed instead of the
+    /// opening file, and lets the prover service rebuild an opening from a FHIR bundle.
+    /// The seed is as secret as the salts it generates.
+    pub fn create_from_seed(
+        imported: ImportedPatient,
+        identity_commitment: Fr,
+        seed: &[u8; 32],
+    ) -> Result<Opening> {
+        use rand_chacha::rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed(*seed);
+        Opening::create(imported, identity_commitment, &mut rng)
+    }
+
     /// Checks the version, that every record and the birth date are encodable, and that no
     /// kind overflows its tree.
     pub fn validate(&self) -> Result<()> {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use zkmed_circuits::CircuitId;
 use zkmed_core::attestation::Attestation;
-use zkmed_core::field::{fr_to_dec, fr_to_hex, hash_to_field, parse_fr, Fr};
+use zkmed_core::field::{fr_to_dec, fr_to_hex, parse_fr, Fr};
 use zkmed_core::query::Query;
 use zkmed_core::{poseidon, predicates};
 use zkmed_prover::{IdentitySecret, KeyStore, ProveRequest, SetupEvent};
@@ -68,6 +68,34 @@ enum Cmd {
     /// The main job end to end: keys, import a fixture patient, commit, prove two named
     /// predicates, verify, report.
     Demo(DemoArgs),
+    /// Run the prover service (HTTP API under /v1).
+    Serve(ServeArgs),
+    /// Bearer tokens for the service.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Configuration file (TOML; see `zkmed serve --print-defaults`). Environment
+    /// variables `ZKMED_<SECTION>__<KEY>` override it.
+    #[arg(long, env = "ZKMED_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print the default configuration and exit.
+    #[arg(long)]
+    print_defaults: bool,
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Make a new random token; prints it once, with the SHA-256 to put in the config.
+    New {
+        /// Name of the holder (the config entry's `name`).
+        #[arg(long, default_value = "client")]
+        name: String,
+    },
+    /// SHA-256 of an existing token (read from stdin).
+    Hash,
 }
 
 #[derive(Args)]
@@ -104,6 +132,12 @@ struct CommitArgs {
     /// Where to write the private opening (records + salts). Keep it secret.
     #[arg(long, default_value = "opening.json")]
     out: PathBuf,
+    /// Draw the salts from this 32-byte seed (64 hex digits) instead of fresh randomness:
+    /// the same bundle and seed always give the same commitment, so the bundle + seed can
+    /// stand in for the opening (e.g. in requests to the prover service). As secret as
+    /// the opening.
+    #[arg(long, env = "ZKMED_SALT_SEED", hide_env_values = true)]
+    salt_seed: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -271,6 +305,21 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Demo(a) => cmd_demo(&cli.keys, a, json),
+        Cmd::Serve(a) => cmd_serve(&cli.keys, a),
+        Cmd::Token(TokenCmd::New { name }) => {
+            let (token, hash) = zkmed_server::auth::new_token();
+            out_line(json, json!({"name": name, "token": token, "sha256": hash}), || {
+                format!("token (give it to {name}; it is not stored anywhere): {token}\n\nconfig entry:\n[[auth.tokens]]\nname = {name:?}\nsha256 = \"{hash}\"\nscopes = [\"prove\", \"verify\"]")
+            });
+            Ok(())
+        }
+        Cmd::Token(TokenCmd::Hash) => {
+            let mut t = String::new();
+            std::io::stdin().read_line(&mut t)?;
+            let hash = zkmed_server::auth::token_hash(t.trim());
+            out_line(json, json!({"sha256": hash}), || hash.clone());
+            Ok(())
+        }
     }
 }
 
@@ -282,12 +331,39 @@ fn out_line(json: bool, value: serde_json::Value, text: impl FnOnce() -> String)
     }
 }
 
-/// A field element, or `text:...` mapped into the field with SHA-256.
+/// A field element, or `text:...` mapped into the field with SHA-256 (the same mapping as
+/// the service's).
 fn parse_field_arg(what: &str, s: &str) -> Result<Fr> {
-    if let Some(t) = s.strip_prefix("text:") {
-        return Ok(hash_to_field(&format!("zkmed/{what}/v1"), t.as_bytes()));
+    zkmed_server::input::parse_field(what, s).map_err(|e| anyhow!("--{what}: {e}"))
+}
+
+fn cmd_serve(keys: &Path, a: ServeArgs) -> Result<()> {
+    if a.print_defaults {
+        print!("{}", zkmed_server::config::DEFAULTS.trim_start());
+        return Ok(());
     }
-    parse_fr(s).with_context(|| format!("--{what}"))
+    let mut settings = zkmed_server::config::Settings::load(a.config.as_deref())?;
+    // `--keys` / ZKMED_KEYS (the CLI's global option) wins when given explicitly.
+    if keys != Path::new("keys") {
+        settings.keys = keys.to_path_buf();
+    }
+    zkmed_server::telemetry::init(&settings.log);
+    let workers = settings.http_workers();
+    actix_web::rt::System::new().block_on(async move {
+        let app = zkmed_server::Application::build(settings.clone())?;
+        tracing::info!(
+            host = %settings.server.host,
+            port = app.port(),
+            tls = settings.tls.is_some(),
+            prover_workers = settings.prover_workers(),
+            queue = settings.prover.queue,
+            http_workers = workers,
+            auth = !settings.auth.tokens.is_empty(),
+            "zkmed serve listening"
+        );
+        app.run_until_stopped().await?;
+        Ok(())
+    })
 }
 
 fn load_query(a: &QueryArgs) -> Result<Query> {
@@ -404,7 +480,15 @@ fn cmd_commit(a: CommitArgs, json: bool) -> Result<()> {
     let imported =
         import_bundle(&bytes).with_context(|| format!("bundle {}", a.bundle.display()))?;
     let id = IdentitySecret::load(&a.identity)?;
-    let opening = Opening::create(imported, id.commitment(), &mut OsRng)?;
+    let opening = match &a.salt_seed {
+        Some(hex_seed) => {
+            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+            hex::decode_to_slice(hex_seed.trim().trim_start_matches("0x"), &mut seed[..])
+                .map_err(|e| anyhow!("--salt-seed must be 64 hex digits: {e}"))?;
+            Opening::create_from_seed(imported, id.commitment(), &seed)?
+        }
+        None => Opening::create(imported, id.commitment(), &mut OsRng)?,
+    };
     let c = opening.commitment()?;
     opening.save(&a.out)?;
     let report = &opening.import_report;

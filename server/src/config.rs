@@ -1,0 +1,263 @@
+//! Service configuration: built-in defaults, then an optional TOML file, then environment
+//! variables (`ZKMED_` + the key path with `__` between sections, e.g.
+//! `ZKMED_SERVER__PORT=8443`, `ZKMED_PROVER__QUEUE=32`, `ZKMED_KEYS=/srv/zkmed/keys`).
+//!
+//! Bearer tokens are stored as SHA-256 hashes (`zkmed token new` prints a token and its
+//! hash); a token itself never appears in the configuration.
+
+use serde::Deserialize;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Everything `zkmed serve` reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Key directory (manifest + keys), shared read-only by every instance.
+    pub keys: PathBuf,
+    /// Where job records are kept (status and results only; never secrets).
+    pub data_dir: PathBuf,
+    /// This instance's name, recorded in its jobs. Instances sharing a `data_dir` need
+    /// distinct names (a restart fails only its own interrupted jobs).
+    pub instance: String,
+    pub server: ServerSettings,
+    pub prover: ProverSettings,
+    pub limits: LimitSettings,
+    pub auth: AuthSettings,
+    pub tls: Option<TlsSettings>,
+    pub log: LogSettings,
+    pub jobs: JobSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    /// HTTP worker threads (async I/O only; proving has its own pool). 0 = 1 per core, at
+    /// most 4.
+    pub http_workers: usize,
+    /// Seconds a graceful shutdown waits for in-flight requests and jobs.
+    pub shutdown_timeout_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProverSettings {
+    /// Proofs computed at once. 0 = one per core. Each proof also uses the pool's threads
+    /// for its multi-scalar multiplications and FFTs.
+    pub workers: usize,
+    /// Requests (synchronous or jobs) allowed to wait for a worker; beyond that, `429`.
+    pub queue: usize,
+    /// Per-request deadline for a synchronous proof, waiting included; then `503`.
+    pub timeout_s: u64,
+    /// Circuits whose keys are loaded at start-up before `/readyz` reports ready
+    /// (default: every circuit in the manifest).
+    pub preload: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest body of a proving request (a FHIR bundle can be a few MB).
+    pub prove_body_bytes: usize,
+    /// Largest body of a verification request.
+    pub verify_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Accepted bearer tokens. Empty = no authentication, which is only allowed when the
+    /// server binds a loopback address.
+    pub tokens: Vec<TokenSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// Who holds the token (appears in logs and owns its jobs).
+    pub name: String,
+    /// Lower-case hex SHA-256 of the token.
+    pub sha256: String,
+    /// What it may do: `prove` (attestations and jobs) and/or `verify`.
+    pub scopes: Vec<Scope>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Prove,
+    Verify,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `zkmed_server=debug,info`. `RUST_LOG` wins.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// Finished jobs older than this are deleted at start-up and hourly.
+    pub retention_s: u64,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Defaults, then `file` (if given), then `ZKMED_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, true)
+    }
+
+    /// The defaults alone (plus a file): what tests start from.
+    pub fn load_with_env(file: Option<&Path>, env: bool) -> Result<Settings, ConfigError> {
+        let mut b = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    f.display()
+                )));
+            }
+            b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
+        }
+        if env {
+            b = b.add_source(
+                config::Environment::with_prefix("ZKMED")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true),
+            );
+        }
+        let s: Settings = b.build()?.try_deserialize()?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks what serde cannot: token hashes, and no unauthenticated public listener.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for t in &self.auth.tokens {
+            if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ConfigError::Invalid(format!(
+                    "auth token {:?}: sha256 must be 64 hex digits (the SHA-256 of the token, from `zkmed token new`)",
+                    t.name
+                )));
+            }
+            if t.scopes.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "auth token {:?}: no scopes (give `prove` and/or `verify`)",
+                    t.name
+                )));
+            }
+        }
+        if self.auth.tokens.is_empty() && !self.is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "no auth tokens are configured, so the server may only bind a loopback address, not {:?}; add [[auth.tokens]] (see `zkmed token new`)",
+                self.server.host
+            )));
+        }
+        if self.limits.prove_body_bytes == 0 || self.limits.verify_body_bytes == 0 {
+            return Err(ConfigError::Invalid("body limits must be positive".into()));
+        }
+        Ok(())
+    }
+
+    fn is_loopback(&self) -> bool {
+        self.server.host == "localhost"
+            || self
+                .server
+                .host
+                .parse::<IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false)
+    }
+
+    /// Proving workers, `0` resolved to the number of cores.
+    pub fn prover_workers(&self) -> usize {
+        match self.prover.workers {
+            0 => cores(),
+            n => n,
+        }
+    }
+
+    pub fn http_workers(&self) -> usize {
+        match self.server.http_workers {
+            0 => cores().min(4),
+            n => n,
+        }
+    }
+
+    pub fn prove_timeout(&self) -> Duration {
+        Duration::from_secs(self.prover.timeout_s)
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// The defaults, as a TOML document (also the reference for the config file format).
+pub const DEFAULTS: &str = r#"
+keys = "keys"
+data_dir = ".zkmed/server"
+instance = "zkmed-1"
+
+[server]
+host = "127.0.0.1"
+port = 8080
+http_workers = 0
+shutdown_timeout_s = 120
+
+[prover]
+workers = 0
+queue = 16
+timeout_s = 120
+
+[limits]
+prove_body_bytes = 8388608
+verify_body_bytes = 65536
+
+[auth]
+tokens = []
+
+[log]
+format = "text"
+level = "info"
+
+[jobs]
+retention_s = 86400
+"#;

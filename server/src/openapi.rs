@@ -1,0 +1,63 @@
+//! The OpenAPI document, generated from the route annotations and schema derives.
+
+use crate::routes::{attestations, health, info, jobs, verify};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "zkmed prover service",
+        description = "Zero-knowledge attestations over FHIR medical records (Groth16/BN254). \
+Proving requests carry secrets (identity secret, records): send them only over TLS to a \
+server you trust, with a bearer token.",
+    ),
+    paths(
+        attestations::create,
+        jobs::submit,
+        jobs::status,
+        verify::verify,
+        info::circuits,
+        info::verifying_key,
+        info::predicates_list,
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        health::openapi,
+    ),
+    components(schemas(
+        crate::input::ProveBody,
+        crate::input::VerifyBody,
+        crate::routes::ErrorBody,
+        attestations::AttestationResponse,
+        jobs::JobAccepted,
+        crate::jobs::Job,
+        crate::jobs::JobStatus,
+        verify::VerifyResponse,
+        info::CircuitsResponse,
+        info::CircuitInfo,
+        info::VkJson,
+        info::PredicateInfo,
+        health::Health,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "prove", description = "Issue attestations"),
+        (name = "verify", description = "Check attestations"),
+        (name = "keys", description = "Circuits, keys and predicates"),
+        (name = "ops", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
