@@ -23,7 +23,7 @@ pub enum AuthError {
     Malformed,
     #[error("unknown or revoked bearer token")]
     Unknown,
-    #[error("token {name:?} is not allowed to {scope:?} (its scopes: {has:?})")]
+    #[error("token {name:?} is not allowed to {scope} (its scopes: {})", has.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "))]
     Forbidden {
         name: String,
         scope: Scope,

@@ -72,8 +72,9 @@ pub async fn read_body(
         if body.capacity() < body.len() + chunk.len() {
             // Grow by copying into a fresh zeroizing buffer, so no stale copy of the
             // secret-bearing prefix is left behind by a reallocation.
-            let mut bigger =
-                Zeroizing::new(Vec::with_capacity((body.len() + chunk.len()).max(2 * body.capacity())));
+            let mut bigger = Zeroizing::new(Vec::with_capacity(
+                (body.len() + chunk.len()).max(2 * body.capacity()),
+            ));
             bigger.extend_from_slice(&body);
             body = bigger;
         }
@@ -98,7 +99,7 @@ fn resolve_query(
     params: &Option<BTreeMap<String, Value>>,
     query: &Option<Box<RawValue>>,
 ) -> Result<Query, InputError> {
-        match (predicate, query) {
+    match (predicate, query) {
             (Some(name), None) => {
                 let p = predicates::get(name).map_err(|e| InputError::field("predicate", e))?;
                 let params = params.clone().unwrap_or_default();
@@ -175,12 +176,16 @@ impl ProveInput {
     /// (opening, or bundle + salt seed), the question, challenge and scope. Everything
     /// that can be wrong with a request is found here, before it takes a queue slot.
     pub fn parse(body: &[u8]) -> Result<ProveInput, InputError> {
-        let b: ProveBody =
-            serde_json::from_slice(body).map_err(|e| InputError::Json(e.to_string()))?;
-        let identity = IdentitySecret::from_fr(
-            parse_fr(b.identity_secret.trim())
-                .map_err(|e| InputError::field("identity_secret", e))?,
-        );
+        let b: ProveBody = serde_json::from_slice(body).map_err(json_error)?;
+        let identity =
+            IdentitySecret::from_fr(parse_fr(b.identity_secret.trim()).map_err(|e| {
+                // Never echo the secret, not even a malformed one.
+                let reason = match e {
+                    zkmed_core::CoreError::InvalidField { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                InputError::field("identity_secret", reason)
+            })?);
         let opening = match (&b.opening, &b.bundle) {
             (Some(o), None) => {
                 if b.salt_seed.is_some() {
@@ -210,11 +215,10 @@ impl ProveInput {
                     "give either `opening` or `bundle`, not both".into(),
                 ))
             }
-            (None, None) => {
-                return Err(InputError::Shape(
-                    "missing the records: give `opening` (a saved opening) or `bundle` + `salt_seed`".into(),
-                ))
-            }
+            (None, None) => return Err(InputError::Shape(
+                "missing the records: give `opening` (a saved opening) or `bundle` + `salt_seed`"
+                    .into(),
+            )),
         };
         if opening.identity_commitment != identity.commitment() {
             return Err(InputError::field(
@@ -224,8 +228,8 @@ impl ProveInput {
         }
         let query = resolve_query(&b.predicate, &b.params, &b.query)?;
         query.compile().map_err(|e| InputError::field("query", e))?;
-        let challenge =
-            parse_field("challenge", &b.challenge).map_err(|e| InputError::field("challenge", e))?;
+        let challenge = parse_field("challenge", &b.challenge)
+            .map_err(|e| InputError::field("challenge", e))?;
         let scope = parse_field("scope", b.scope.as_deref().unwrap_or("text:default"))
             .map_err(|e| InputError::field("scope", e))?;
         Ok(ProveInput {
@@ -236,6 +240,22 @@ impl ProveInput {
             scope,
         })
     }
+}
+
+/// A JSON error that names the problem and its position but never quotes the offending
+/// value (serde's "invalid type: string \"...\"" would echo a secret sent in the wrong place).
+fn json_error(e: serde_json::Error) -> InputError {
+    let msg = e.to_string();
+    let redacted = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|prefix| {
+            let rest = msg.strip_prefix(prefix)?;
+            let expected = rest.find(", expected").map(|i| &rest[i..]).unwrap_or("");
+            let what = rest.split([' ', ',']).next().unwrap_or("value");
+            Some(format!("{prefix}{what}{expected}"))
+        })
+        .unwrap_or(msg);
+    InputError::Json(redacted)
 }
 
 fn parse_seed(s: &str) -> Result<Zeroizing<[u8; 32]>, InputError> {
@@ -281,8 +301,7 @@ pub struct VerifyInput {
 
 impl VerifyInput {
     pub fn parse(body: &[u8]) -> Result<VerifyInput, InputError> {
-        let b: VerifyBody =
-            serde_json::from_slice(body).map_err(|e| InputError::Json(e.to_string()))?;
+        let b: VerifyBody = serde_json::from_slice(body).map_err(json_error)?;
         let raw = b.attestation.get();
         let attestation = if let Ok(hex_str) = serde_json::from_str::<String>(raw) {
             let bytes = hex::decode(hex_str.trim_start_matches("0x"))

@@ -132,7 +132,11 @@ impl JobStore {
                 {
                     j.error = Some(format!(
                         "interrupted: the server stopped while the job was {}; submit it again",
-                        if j.status == JobStatus::Queued { "queued" } else { "running" }
+                        if j.status == JobStatus::Queued {
+                            "queued"
+                        } else {
+                            "running"
+                        }
                     ));
                     j.status = JobStatus::Failed;
                     j.updated_at = now_s();
@@ -140,7 +144,9 @@ impl JobStore {
                     n += 1;
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "skipping unreadable job file"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "skipping unreadable job file")
+                }
             }
         }
         Ok(n)
@@ -152,7 +158,8 @@ impl JobStore {
         let mut n = 0;
         for (path, job) in self.all()? {
             if let Ok(j) = job {
-                if matches!(j.status, JobStatus::Done | JobStatus::Failed) && j.updated_at < cutoff {
+                if matches!(j.status, JobStatus::Done | JobStatus::Failed) && j.updated_at < cutoff
+                {
                     let _ = std::fs::remove_file(&path);
                     n += 1;
                 }

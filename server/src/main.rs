@@ -308,9 +308,13 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Serve(a) => cmd_serve(&cli.keys, a),
         Cmd::Token(TokenCmd::New { name }) => {
             let (token, hash) = zkmed_server::auth::new_token();
-            out_line(json, json!({"name": name, "token": token, "sha256": hash}), || {
-                format!("token (give it to {name}; it is not stored anywhere): {token}\n\nconfig entry:\n[[auth.tokens]]\nname = {name:?}\nsha256 = \"{hash}\"\nscopes = [\"prove\", \"verify\"]")
-            });
+            out_line(
+                json,
+                json!({"name": name, "token": token, "sha256": hash}),
+                || {
+                    format!("token (give it to {name}; it is not stored anywhere): {token}\n\nconfig entry:\n[[auth.tokens]]\nname = {name:?}\nsha256 = \"{hash}\"\nscopes = [\"prove\", \"verify\"]")
+                },
+            );
             Ok(())
         }
         Cmd::Token(TokenCmd::Hash) => {

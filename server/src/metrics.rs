@@ -26,7 +26,10 @@ impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("zkmed_http_requests_total", "HTTP requests by route, method and status"),
+            Opts::new(
+                "zkmed_http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
             &["route", "method", "status"],
         )
         .expect("valid metric");
@@ -42,18 +45,26 @@ impl Metrics {
             &["circuit"],
         )
         .expect("valid metric");
-        let queue_depth =
-            IntGauge::new("zkmed_queue_depth", "Accepted proving requests waiting for a worker")
-                .expect("valid metric");
+        let queue_depth = IntGauge::new(
+            "zkmed_queue_depth",
+            "Accepted proving requests waiting for a worker",
+        )
+        .expect("valid metric");
         let in_flight = IntGauge::new("zkmed_proofs_in_flight", "Proofs being computed now")
             .expect("valid metric");
         let rejected = IntCounterVec::new(
-            Opts::new("zkmed_rejected_total", "Proving requests turned away, by reason"),
+            Opts::new(
+                "zkmed_rejected_total",
+                "Proving requests turned away, by reason",
+            ),
             &["reason"],
         )
         .expect("valid metric");
         let proofs = IntCounterVec::new(
-            Opts::new("zkmed_proofs_total", "Proofs finished, by circuit and outcome"),
+            Opts::new(
+                "zkmed_proofs_total",
+                "Proofs finished, by circuit and outcome",
+            ),
             &["circuit", "outcome"],
         )
         .expect("valid metric");

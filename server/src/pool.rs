@@ -107,7 +107,10 @@ impl ProverPool {
                 })
             }
             Err(_) => {
-                self.metrics.rejected.with_label_values(&["queue_full"]).inc();
+                self.metrics
+                    .rejected
+                    .with_label_values(&["queue_full"])
+                    .inc();
                 Err(QueueFull {
                     capacity: self.capacity,
                     retry_after_s: self.retry_after_s(),
@@ -126,7 +129,12 @@ impl ProverPool {
 
     /// Runs `f` on a prover worker. Resolves to `None` if `cancel` was set before the task
     /// started (its caller timed out), so abandoned requests do not burn a worker.
-    pub fn spawn<T, F>(&self, mut slot: Slot, cancel: Arc<AtomicBool>, f: F) -> oneshot::Receiver<Option<T>>
+    pub fn spawn<T, F>(
+        &self,
+        mut slot: Slot,
+        cancel: Arc<AtomicBool>,
+        f: F,
+    ) -> oneshot::Receiver<Option<T>>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -147,7 +155,10 @@ impl ProverPool {
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
             let ms = t.elapsed().as_millis() as u64;
             let old = avg.load(Ordering::Relaxed);
-            avg.store(if old == 0 { ms } else { (old * 3 + ms) / 4 }, Ordering::Relaxed);
+            avg.store(
+                if old == 0 { ms } else { (old * 3 + ms) / 4 },
+                Ordering::Relaxed,
+            );
             metrics.in_flight.dec();
             drop(slot); // the permit: a new request may be admitted
             match out {
@@ -155,7 +166,9 @@ impl ProverPool {
                     let _ = tx.send(Some(v));
                 }
                 Err(_) => {
-                    tracing::error!("a proving task panicked; the request fails, the worker lives on");
+                    tracing::error!(
+                        "a proving task panicked; the request fails, the worker lives on"
+                    );
                     // Dropping `tx` makes the receiver see an error: reported as internal.
                 }
             }

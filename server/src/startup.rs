@@ -83,12 +83,12 @@ impl Application {
     /// loading the proving keys in the background (`/readyz` turns 200 when done).
     pub fn build(settings: Settings) -> Result<Application, StartError> {
         settings.validate()?;
-        let keys = Arc::new(KeyStore::open(&settings.keys).map_err(|source| {
-            StartError::Keys {
+        let keys = Arc::new(
+            KeyStore::open(&settings.keys).map_err(|source| StartError::Keys {
                 dir: settings.keys.display().to_string(),
                 source,
-            }
-        })?);
+            })?,
+        );
         let vkeys = KeySet::load_manifest_dir(&settings.keys)?;
         if keys.manifest().insecure_setup {
             tracing::warn!("serving keys from an INSECURE single-party setup: not for production");
@@ -106,13 +106,24 @@ impl Application {
             Duration::from_secs(settings.jobs.retention_s),
         )?;
         if interrupted > 0 {
-            tracing::warn!(interrupted, "jobs interrupted by the last shutdown were marked failed");
+            tracing::warn!(
+                interrupted,
+                "jobs interrupted by the last shutdown were marked failed"
+            );
         }
         let metrics = Arc::new(Metrics::new());
-        let pool = ProverPool::new(settings.prover_workers(), settings.prover.queue, metrics.clone())?;
+        let pool = ProverPool::new(
+            settings.prover_workers(),
+            settings.prover.queue,
+            metrics.clone(),
+        )?;
         let readiness = Arc::new(Mutex::new(Readiness::Loading(format!(
             "loading keys: {}",
-            preload.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+            preload
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))));
         spawn_preload(keys.clone(), preload, readiness.clone());
 
@@ -139,7 +150,7 @@ impl Application {
         let server = HttpServer::new(move || {
             let m = data.metrics.clone();
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RedactingRootSpan>::new())
                 .wrap_fn(move |req, srv| {
                     let method = req.method().to_string();
                     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());

@@ -43,7 +43,9 @@ pub enum AttestationError {
     Input(#[from] InputError),
     #[error(transparent)]
     Busy(#[from] QueueFull),
-    #[error("the proof did not finish within {0} s (queueing included); retry later or use /v1/jobs")]
+    #[error(
+        "the proof did not finish within {0} s (queueing included); retry later or use /v1/jobs"
+    )]
     Timeout(u64),
     #[error(transparent)]
     Prove(#[from] ProveError),
@@ -186,9 +188,9 @@ pub async fn create(
     let cancel = Arc::new(AtomicBool::new(false));
     let keys = state.keys.clone();
     let metrics = state.metrics.clone();
-    let rx = state
-        .pool
-        .spawn(slot, cancel.clone(), move || prove_input(&keys, &metrics, input));
+    let rx = state.pool.spawn(slot, cancel.clone(), move || {
+        prove_input(&keys, &metrics, input)
+    });
     let timeout = state.settings.prove_timeout();
     match tokio::time::timeout(timeout, rx).await {
         Err(_) | Ok(Ok(None)) => {

@@ -44,12 +44,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 detail: Some(what),
             })
         }
-        crate::startup::Readiness::Failed(why) => {
-            HttpResponse::ServiceUnavailable().json(Health {
-                status: "failed".into(),
-                detail: Some(why),
-            })
-        }
+        crate::startup::Readiness::Failed(why) => HttpResponse::ServiceUnavailable().json(Health {
+            status: "failed".into(),
+            detail: Some(why),
+        }),
     }
 }
 

@@ -89,7 +89,11 @@ pub async fn submit(
         .map_err(|e| AttestationError::Internal(e.to_string()))??;
     let id = job.id;
     tracing::info!(caller = %caller.name, job = %id, "job queued");
-    let (keys, metrics, jobs) = (state.keys.clone(), state.metrics.clone(), state.jobs.clone());
+    let (keys, metrics, jobs) = (
+        state.keys.clone(),
+        state.metrics.clone(),
+        state.jobs.clone(),
+    );
     // Jobs have no deadline and are never cancelled: they run to the end (or to a restart,
     // which reports them as interrupted).
     let _ = state
@@ -152,7 +156,9 @@ pub async fn status(
         .await
         .map_err(|e| JobError::Admit(AttestationError::Internal(e.to_string())))??;
     match job {
-        Some(j) if !state.auth.enabled() || j.owner == caller.name => Ok(HttpResponse::Ok().json(j)),
+        Some(j) if !state.auth.enabled() || j.owner == caller.name => {
+            Ok(HttpResponse::Ok().json(j))
+        }
         _ => Err(JobError::NotFound(raw)),
     }
 }

@@ -1,0 +1,7 @@
+//! The prover service's HTTP API against the real server on a free loopback port.
+
+mod helpers;
+mod jobs;
+mod rejections;
+mod routes;
+mod tls;
