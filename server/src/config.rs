@@ -1,6 +1,7 @@
 //! Service configuration: built-in defaults, then an optional TOML file, then environment
 //! variables (`ZKMED_` + the key path with `__` between sections, e.g.
-//! `ZKMED_SERVER__PORT=8443`, `ZKMED_PROVER__QUEUE=32`, `ZKMED_KEYS=/srv/zkmed/keys`).
+//! `ZKMED_SERVER__PORT=8443`, `ZKMED_PROVER__QUEUE=32`, `ZKMED_KEYS=/srv/zkmed/keys`,
+//! `ZKMED_PROVER__PRELOAD=exists-v1,scan64-v1`).
 //!
 //! Bearer tokens are stored as SHA-256 hashes (`zkmed token new` prints a token and its
 //! hash); a token itself never appears in the configuration.
@@ -167,7 +168,9 @@ impl Settings {
                 config::Environment::with_prefix("ZKMED")
                     .prefix_separator("_")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("prover.preload"),
             );
         }
         let s: Settings = b.build()?.try_deserialize()?;

@@ -5,11 +5,45 @@
 use crate::config::{LogFormat, LogSettings};
 use tracing_subscriber::EnvFilter;
 
+/// Log targets that are always off, whatever `RUST_LOG` says. arkworks instruments its
+/// constraint-system code with `tracing` spans (targets `gr1cs`/`r1cs`) whose fields are
+/// the `Debug` form of circuit variables — which prints the whole constraint system,
+/// witness included: the identity secret, salts and records. Enabled, they would put
+/// secrets in the logs (and make key loading take minutes).
+pub const SILENCED_TARGETS: &[&str] = &[
+    "gr1cs",
+    "r1cs",
+    "ark_relations",
+    "ark_r1cs_std",
+    "ark_groth16",
+    "ark_crypto_primitives",
+    "ark_snark",
+    "ark_poly",
+    "ark_ec",
+    "ark_ff",
+    "zkmed_circuits",
+    // tracing-actix-web's own error events quote the error message, which can quote the
+    // request; `RedactingRootSpan` logs the status instead.
+    "tracing_actix_web",
+];
+
+/// The configured level (or `RUST_LOG`), with [`SILENCED_TARGETS`] forced off.
+pub fn filter(level: &str) -> EnvFilter {
+    let base = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| level.to_string());
+    let silenced: Vec<String> = SILENCED_TARGETS
+        .iter()
+        .map(|t| format!("{t}=off"))
+        .collect();
+    EnvFilter::new(format!("{base},{}", silenced.join(",")))
+}
+
 /// Installs the global subscriber (once; later calls are ignored). `RUST_LOG` overrides
-/// the configured level.
+/// the configured level, except for [`SILENCED_TARGETS`].
 pub fn init(log: &LogSettings) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(log.level.clone()));
+    let filter = filter(&log.level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -50,9 +84,13 @@ impl RootSpanBuilder for RedactingRootSpan {
         span.record("http.status_code", status.as_u16());
         if status.is_server_error() {
             span.record("otel.status_code", "ERROR");
-            tracing::error!(parent: &span, status = status.as_u16(), "request failed");
         } else {
             span.record("otel.status_code", "OK");
+        }
+        if status == actix_web::http::StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(parent: &span, status = status.as_u16(), "request failed");
+        } else {
+            tracing::info!(parent: &span, status = status.as_u16(), "request");
         }
     }
 }
