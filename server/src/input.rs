@@ -125,17 +125,19 @@ fn resolve_query(
 }
 
 /// `POST /v1/attestations` and `POST /v1/jobs`.
+///
+/// The opening and the bundle are borrowed from the (zeroizing) body buffer, not copied.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ProveBody {
+pub struct ProveBody<'a> {
     /// The patient's saved opening (`zkmed commit` output). Give this OR `bundle`.
-    #[serde(default)]
+    #[serde(default, borrow)]
     #[schema(value_type = Option<Object>)]
-    pub opening: Option<Box<RawValue>>,
+    pub opening: Option<&'a RawValue>,
     /// A FHIR R4 Bundle; needs `salt_seed` so the commitment is the one that was anchored.
-    #[serde(default)]
+    #[serde(default, borrow)]
     #[schema(value_type = Option<Object>)]
-    pub bundle: Option<Box<RawValue>>,
+    pub bundle: Option<&'a RawValue>,
     /// 64 hex digits: the seed the opening's salts were drawn from
     /// (`zkmed commit --salt-seed`). Only with `bundle`.
     #[serde(default)]
@@ -329,5 +331,39 @@ impl VerifyInput {
             attestation,
             binding,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_never_quote_values() {
+        let e = |s: &str| match serde_json::from_str::<ProveBody>(s).map_err(json_error) {
+            Err(InputError::Json(m)) => m,
+            other => panic!("expected a JSON error, got {:?}", other.err()),
+        };
+        let m = e(r#"{"identity_secret": 424242424242, "challenge": "1"}"#);
+        assert!(m.starts_with("invalid type: integer, expected"), "{m}");
+        assert!(!m.contains("424242"), "{m}");
+        let m = e(r#"{"identity_secret": "1", "challenge": ["secret-ish"]}"#);
+        assert!(!m.contains("secret-ish"), "{m}");
+        // Field names are kept: they are what the client needs.
+        assert!(e(r#"{"nope": 1}"#).contains("unknown field `nope`"));
+        assert!(e("{").contains("EOF"));
+    }
+
+    #[test]
+    fn text_fields_map_like_the_cli() {
+        let a = parse_field("challenge", "text:abc").unwrap();
+        assert_eq!(a, hash_to_field("zkmed/challenge/v1", b"abc"));
+        assert_ne!(
+            a,
+            parse_field("scope", "text:abc").unwrap(),
+            "domain-separated"
+        );
+        assert_eq!(parse_field("challenge", "0x10").unwrap(), Fr::from(16u64));
+        assert!(parse_field("challenge", "-1").is_err());
     }
 }

@@ -17,6 +17,7 @@
 //! tokio::spawn(app.run_until_stopped());
 //! # Ok(()) }
 //! ```
+#![doc = include_str!("../../docs/service.md")]
 #![forbid(unsafe_code)]
 
 pub mod auth;
