@@ -169,7 +169,6 @@ impl Application {
                     }
                 })
                 .app_data(data.clone())
-                .app_data(web::PayloadConfig::new(usize::MAX))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(health::metrics))

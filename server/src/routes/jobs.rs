@@ -1,7 +1,7 @@
 //! `POST /v1/jobs` and `GET /v1/jobs/{id}`: proving without holding a connection open.
 
 use super::attestations::{admit_and_parse, prove_input, prove_status, AttestationError};
-use super::{auth_response, busy_response, error_json, input_response, ErrorBody};
+use super::{auth_response, error_json, ErrorBody};
 use crate::auth::AuthError;
 use crate::config::Scope;
 use crate::input::ProveBody;
@@ -41,10 +41,8 @@ impl ResponseError for JobError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            JobError::Admit(AttestationError::Auth(e)) | JobError::Auth(e) => auth_response(e),
-            JobError::Admit(AttestationError::Input(e)) => input_response(e),
-            JobError::Admit(AttestationError::Busy(e)) => busy_response(e),
             JobError::Admit(e) => e.error_response(),
+            JobError::Auth(e) => auth_response(e),
             JobError::NotFound(_) => error_json(self.status_code(), "not_found", self.to_string()),
             JobError::Store(_) => error_json(self.status_code(), "internal", self.to_string()),
         }
