@@ -241,7 +241,7 @@ impl KeySet {
     }
 
     /// Looks up the key for `circuit`, with an error that lists the loaded ids.
-    pub(crate) fn require(&self, circuit: &str) -> Result<&VerifierKey, VerifyError> {
+    pub fn require(&self, circuit: &str) -> Result<&VerifierKey, VerifyError> {
         self.get(circuit)
             .ok_or_else(|| VerifyError::UnknownCircuit {
                 circuit: circuit.to_string(),

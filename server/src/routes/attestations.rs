@@ -127,8 +127,8 @@ pub(crate) fn prove_input(
                 .with_label_values(&[&circuit])
                 .observe(elapsed.as_secs_f64());
             metrics.proofs.with_label_values(&[&circuit, "ok"]).inc();
-            let attestation = serde_json::from_str(&p.attestation.to_json())
-                .expect("an attestation's JSON parses");
+            let attestation =
+                serde_json::to_value(&p.attestation).expect("an attestation serializes");
             Ok(AttestationResponse {
                 attestation,
                 answer: p.attestation.public.answer,

@@ -64,8 +64,8 @@ pub async fn circuits(state: web::Data<AppState>) -> HttpResponse {
 /// Errors of `GET /v1/keys/{circuit}/vk`.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRouteError {
-    #[error("no verifying key for circuit {circuit:?} (known: {known})")]
-    UnknownCircuit { circuit: String, known: String },
+    #[error(transparent)]
+    UnknownCircuit(zkmed_verifier::VerifyError),
     #[error("unknown format {0:?}: use `binary` or `json`")]
     BadFormat(String),
 }
@@ -73,13 +73,13 @@ pub enum KeyRouteError {
 impl ResponseError for KeyRouteError {
     fn status_code(&self) -> StatusCode {
         match self {
-            KeyRouteError::UnknownCircuit { .. } => StatusCode::NOT_FOUND,
+            KeyRouteError::UnknownCircuit(_) => StatusCode::NOT_FOUND,
             KeyRouteError::BadFormat(_) => StatusCode::BAD_REQUEST,
         }
     }
     fn error_response(&self) -> HttpResponse {
         let code = match self {
-            KeyRouteError::UnknownCircuit { .. } => "not_found",
+            KeyRouteError::UnknownCircuit(_) => "not_found",
             KeyRouteError::BadFormat(_) => "bad_request",
         };
         error_json(self.status_code(), code, self.to_string())
@@ -117,11 +117,8 @@ pub async fn verifying_key(
     let circuit = path.into_inner();
     let key = state
         .vkeys
-        .get(&circuit)
-        .ok_or_else(|| KeyRouteError::UnknownCircuit {
-            circuit: circuit.clone(),
-            known: state.vkeys.ids().collect::<Vec<_>>().join(", "),
-        })?;
+        .require(&circuit)
+        .map_err(KeyRouteError::UnknownCircuit)?;
     let etag = format!("\"{}\"", key.key_hash());
     match query.format.as_deref() {
         None | Some("binary") => Ok(HttpResponse::Ok()

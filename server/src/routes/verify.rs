@@ -99,11 +99,7 @@ pub async fn verify(
             }
             None => st
                 .vkeys
-                .get(&att.circuit)
-                .ok_or_else(|| VerifyError::UnknownCircuit {
-                    circuit: att.circuit.clone(),
-                    known: st.vkeys.ids().collect::<Vec<_>>().join(", "),
-                })
+                .require(&att.circuit)
                 .and_then(|k| zkmed_verifier::verify_statement_unbound(k, att)),
         };
         if let Err(VerifyError::MalformedProof(m)) = &result {
