@@ -27,6 +27,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub auth: AuthSettings,
     pub tls: Option<TlsSettings>,
+    /// Optional: read record commitments from chain for `POST /v1/verify`.
+    pub chain: Option<ChainSettings>,
     pub log: LogSettings,
     pub jobs: JobSettings,
 }
@@ -110,6 +112,29 @@ pub struct TlsSettings {
     pub cert: PathBuf,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1).
     pub key: PathBuf,
+}
+
+/// Where `POST /v1/verify` reads record commitments when the caller gives none: the
+/// registries of a deployment, over a node's JSON-RPC (read-only; the service holds no key).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSettings {
+    /// The node's JSON-RPC URL.
+    pub rpc: String,
+    /// The deployment's addresses: the JSON file `zkmed chain deploy` writes.
+    pub deployment: PathBuf,
+    /// 0: only a token's current root is accepted; N: a root that was current at some
+    /// moment in the last N seconds.
+    #[serde(default)]
+    pub within_s: u64,
+    /// Seconds an accepted (identity, root) pair is reused before the chain is read again
+    /// (0: read every time). Refusals are never cached.
+    #[serde(default = "default_cache_s")]
+    pub cache_s: u64,
+}
+
+fn default_cache_s() -> u64 {
+    12
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -265,6 +290,12 @@ verify_body_bytes = 65536
 
 [auth]
 tokens = []
+
+# [chain]                         # POST /v1/verify without record_commitment reads it from chain
+# rpc = "http://127.0.0.1:8545"   # a node's JSON-RPC (read-only: no key)
+# deployment = "deployment.json"  # written by `zkmed chain deploy --rpc ...`
+# within_s = 0                    # 0: current root only; N: current within the last N seconds
+# cache_s = 12                    # accepted pairs are reused this long; refusals never
 
 [log]
 format = "text"

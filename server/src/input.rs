@@ -289,7 +289,9 @@ pub struct VerifyBody {
     pub query: Option<Box<RawValue>>,
     #[serde(default)]
     pub challenge: Option<String>,
-    /// The record commitment the verifier trusts for this identity (e.g. read from chain).
+    /// The record commitment the verifier trusts for this identity. Omit it to have the
+    /// server read it from chain (when `[chain]` is configured): the identity token, its
+    /// anchored root and the anchoring issuer's accreditation.
     #[serde(default)]
     pub record_commitment: Option<String>,
 }
@@ -297,8 +299,9 @@ pub struct VerifyBody {
 /// A parsed verification request.
 pub struct VerifyInput {
     pub attestation: Attestation,
-    /// `Some` for a full check (question, challenge, commitment).
-    pub binding: Option<(Query, Fr, Fr)>,
+    /// `Some` for a full check: question, challenge, and the record commitment (`None`:
+    /// read it from chain).
+    pub binding: Option<(Query, Fr, Option<Fr>)>,
 }
 
 impl VerifyInput {
@@ -316,14 +319,17 @@ impl VerifyInput {
         let has_question = b.predicate.is_some() || b.query.is_some();
         let binding = match (has_question, &b.challenge, &b.record_commitment) {
             (false, None, None) => None,
-            (true, Some(c), Some(rc)) => Some((
+            (true, Some(c), rc) => Some((
                 resolve_query(&b.predicate, &b.params, &b.query)?,
                 parse_field("challenge", c).map_err(|e| InputError::field("challenge", e))?,
-                parse_fr(rc).map_err(|e| InputError::field("record_commitment", e))?,
+                rc.as_deref()
+                    .map(parse_fr)
+                    .transpose()
+                    .map_err(|e| InputError::field("record_commitment", e))?,
             )),
             _ => {
                 return Err(InputError::Shape(
-                    "a bound check needs all of `predicate`/`query`, `challenge` and `record_commitment`; give all three, or none for a proof-only check".into(),
+                    "a bound check needs `predicate`/`query` and `challenge` (and `record_commitment`, unless the server reads it from chain); give them, or none of them for a proof-only check".into(),
                 ))
             }
         };

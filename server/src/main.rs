@@ -73,6 +73,125 @@ enum Cmd {
     /// Bearer tokens for the service.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// The on-chain registries: identities, issuers, record commitments.
+    Chain(ChainArgs),
+}
+
+#[derive(Args)]
+struct ChainArgs {
+    /// A node's JSON-RPC URL (any EVM chain). Default: the embedded chain in --data-dir.
+    #[arg(long, env = "ZKMED_RPC", global = true)]
+    rpc: Option<String>,
+    /// Private key (hex) that signs, with --rpc.
+    #[arg(long, env = "ZKMED_CHAIN_KEY", hide_env_values = true, global = true)]
+    key: Option<String>,
+    /// The account to act as on the embedded chain (no keys there).
+    #[arg(
+        long = "as",
+        global = true,
+        default_value = "0x0000000000000000000000000000000000000001"
+    )]
+    as_account: String,
+    /// Where the embedded chain's state and the deployment addresses are kept.
+    #[arg(long, global = true, default_value = ".zkmed/chain")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    cmd: ChainCmd,
+}
+
+#[derive(Subcommand)]
+enum ChainCmd {
+    /// Deploy the registries and the attestation verifier (this account governs).
+    Deploy,
+    /// Accredit an issuer (governance).
+    Accredit {
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Suspend an issuer (governance).
+    Suspend {
+        #[arg(long)]
+        issuer: String,
+        #[arg(long, default_value = "suspended")]
+        reason: String,
+    },
+    /// Mint a patient's soul-bound identity token (accredited issuer).
+    Mint {
+        #[arg(long)]
+        patient: String,
+        #[arg(long)]
+        identity_commitment: String,
+        /// Recovery guardians (repeat).
+        #[arg(long = "guardian")]
+        guardians: Vec<String>,
+        #[arg(long, default_value_t = 0)]
+        threshold: u8,
+    },
+    /// Anchor a record commitment (accredited issuer); --batch FILE for many (`token,root`
+    /// per line).
+    Anchor {
+        #[arg(long, required_unless_present = "batch")]
+        token: Option<u64>,
+        #[arg(long, required_unless_present = "batch")]
+        root: Option<String>,
+        #[arg(long, conflicts_with_all = ["token", "root"])]
+        batch: Option<PathBuf>,
+        #[arg(long)]
+        correction: bool,
+    },
+    /// Guardian recovery: propose (and approve), or approve, re-binding a token.
+    Recover {
+        #[arg(value_parser = ["propose", "approve"])]
+        step: String,
+        #[arg(long)]
+        token: u64,
+        #[arg(long)]
+        new_owner: String,
+        #[arg(long)]
+        new_identity_commitment: String,
+    },
+    /// Install a compiled Groth16 verifier contract for a circuit (governance). The artifact
+    /// is what `node tools/solc/compile.mjs` writes for the contract that `zkmed export
+    /// solidity` generated from your verifying key.
+    InstallVerifier {
+        #[arg(long, default_value = "exists-v1")]
+        circuit: String,
+        /// e.g. contracts/artifacts/ExistsV1Verifier.json
+        #[arg(long)]
+        artifact: PathBuf,
+    },
+    /// Check an attestation on chain (read-only, costs nothing): the registries, then the
+    /// pairing, in the attestation verifier contract. Prints the answer or the revert reason.
+    Check {
+        #[arg(long)]
+        token: u64,
+        #[arg(long, default_value = "attestation.json")]
+        attestation: PathBuf,
+        #[command(flatten)]
+        query: QueryArgs,
+        #[arg(long)]
+        challenge: String,
+        /// Accept a root current at some moment in the last N seconds (default: current).
+        #[arg(long, default_value_t = 0)]
+        within: u64,
+        /// Spend the nullifier in this scope (a transaction): a one-time claim.
+        #[arg(long)]
+        consume_scope: Option<String>,
+    },
+    /// Revoke an identity token (its minting issuer, or governance).
+    Revoke {
+        #[arg(long)]
+        token: u64,
+    },
+    /// Deployment, and a token's or an identity's current state.
+    Status {
+        #[arg(long)]
+        token: Option<u64>,
+        #[arg(long)]
+        identity_commitment: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -182,13 +301,41 @@ struct VerifyArgs {
     query: QueryArgs,
     #[arg(long)]
     challenge: String,
-    /// The record commitment you expect for this identity (from the chain or the issuer).
+    /// The record commitment you expect for this identity (from the issuer). Without it,
+    /// the commitment is checked on chain: the identity token, its anchored root and the
+    /// anchoring issuer's accreditation.
+    #[arg(long, conflicts_with_all = ["rpc", "within"])]
+    commitment: Option<String>,
+    /// Check on the chain at this JSON-RPC URL (read-only, no key); default: the embedded
+    /// chain in --chain-dir.
+    #[arg(long, env = "ZKMED_RPC")]
+    rpc: Option<String>,
+    /// Where `zkmed chain` keeps the embedded chain and the deployment addresses.
+    #[arg(long, default_value = ".zkmed/chain")]
+    chain_dir: PathBuf,
+    /// Accept a root that was current at some moment in the last N seconds (default: only
+    /// the current root).
     #[arg(long)]
-    commitment: String,
+    within: Option<u64>,
 }
 
 #[derive(Subcommand)]
 enum ExportCmd {
+    /// Write a Groth16 verifier contract (Solidity) for a circuit's verifying key.
+    Solidity {
+        #[arg(long, default_value = "exists-v1")]
+        circuit: String,
+        /// Contract name (default: from the circuit id, e.g. ExistsV1Verifier).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print an attestation's proof and inputs as the verifier contract's calldata (JSON).
+    Calldata {
+        #[arg(long, default_value = "attestation.json")]
+        attestation: PathBuf,
+    },
     /// Write proof.json, public.json and verification_key.json for `snarkjs groth16 verify`.
     Snarkjs {
         #[arg(long, default_value = "attestation.json")]
@@ -248,6 +395,36 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Commit(a) => cmd_commit(a, json),
         Cmd::Prove(a) => cmd_prove(&cli.keys, a, json),
         Cmd::Verify(a) => cmd_verify(&cli.keys, a, json),
+        Cmd::Export(ExportCmd::Solidity { circuit, name, out }) => {
+            let keys = KeySet::load_manifest_dir(&cli.keys)?;
+            let key = keys
+                .get(&circuit)
+                .ok_or_else(|| anyhow!("no verifying key for circuit {circuit}"))?;
+            let name = name.unwrap_or_else(|| {
+                circuit
+                    .split('-')
+                    .map(|w| {
+                        let mut c = w.chars();
+                        c.next()
+                            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                            .unwrap_or_default()
+                    })
+                    .collect::<String>()
+                    + "Verifier"
+            });
+            let src = zkmed_verifier::export_solidity(key.vk(), &name, &circuit, key.key_hash())?;
+            std::fs::write(&out, src).with_context(|| format!("writing {}", out.display()))?;
+            out_line(json, json!({"contract": name, "file": out}), || {
+                format!("wrote {name} to {}", out.display())
+            });
+            Ok(())
+        }
+        Cmd::Export(ExportCmd::Calldata { attestation }) => {
+            let att = read_attestation(&attestation)?;
+            let (proof, input) = zkmed_verifier::evm_calldata(&att)?;
+            println!("{}", json!({"proof": proof, "input": input}));
+            Ok(())
+        }
         Cmd::Export(ExportCmd::Snarkjs { attestation, out }) => {
             cmd_export_snarkjs(&cli.keys, &attestation, &out, json)
         }
@@ -306,6 +483,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Demo(a) => cmd_demo(&cli.keys, a, json),
         Cmd::Serve(a) => cmd_serve(&cli.keys, a),
+        Cmd::Chain(a) => cmd_chain(a, json),
         Cmd::Token(TokenCmd::New { name }) => {
             let (token, hash) = zkmed_server::auth::new_token();
             out_line(
@@ -339,6 +517,255 @@ fn out_line(json: bool, value: serde_json::Value, text: impl FnOnce() -> String)
 /// the service's).
 fn parse_field_arg(what: &str, s: &str) -> Result<Fr> {
     zkmed_server::input::parse_field(what, s).map_err(|e| anyhow!("--{what}: {e}"))
+}
+
+fn deployment_file(rpc: Option<&str>, dir: &Path) -> PathBuf {
+    dir.join(match rpc {
+        Some(_) => "deployment-rpc.json",
+        None => "deployment.json",
+    })
+}
+
+fn read_deployment(file: &Path) -> Result<zkmed_chain::Deployment> {
+    serde_json::from_slice(
+        &std::fs::read(file)
+            .with_context(|| format!("{} (run `zkmed chain deploy` first)", file.display()))?,
+    )
+    .with_context(|| format!("{}", file.display()))
+}
+
+/// The chain-backed commitment source `zkmed verify` checks against.
+fn chain_source(
+    rpc: Option<&str>,
+    dir: &Path,
+    within: Option<u64>,
+) -> Result<Box<dyn zkmed_verifier::CommitmentSource>> {
+    use zkmed_chain::backend::{Address, EmbeddedBackend, Registry};
+    let d = read_deployment(&deployment_file(rpc, dir))?;
+    let freshness = match within {
+        Some(s) => zkmed_chain::Freshness::Within(s),
+        None => zkmed_chain::Freshness::Current,
+    };
+    Ok(match rpc {
+        Some(url) => Box::new(zkmed_chain::ChainCommitments::connect(
+            url,
+            d,
+            freshness,
+            std::time::Duration::ZERO,
+        )?),
+        None => {
+            let chain =
+                zkmed_chain::embedded::EmbeddedChain::open(&dir.join("embedded-chain.json"))?;
+            let reader = EmbeddedBackend::new(
+                std::sync::Arc::new(std::sync::Mutex::new(chain)),
+                Address::ZERO,
+            );
+            Box::new(zkmed_chain::RegistryCommitments::new(
+                Registry::attach(reader, d),
+                freshness,
+                std::time::Duration::ZERO,
+            ))
+        }
+    })
+}
+
+fn cmd_chain(a: ChainArgs, json: bool) -> Result<()> {
+    use zkmed_chain::backend::{AnyBackend, EmbeddedBackend, Registry, RpcBackend};
+    use zkmed_chain::embedded::EmbeddedChain;
+    use zkmed_chain::Deployment;
+    let addr = |s: &str, what: &str| -> Result<zkmed_chain::backend::Address> {
+        s.parse()
+            .map_err(|e| anyhow!("--{what} {s:?}: not an address: {e}"))
+    };
+    let deployment_file = deployment_file(a.rpc.as_deref(), &a.data_dir);
+    let backend = match &a.rpc {
+        Some(url) => {
+            let key = a
+                .key
+                .as_deref()
+                .ok_or_else(|| anyhow!("--rpc needs --key (or ZKMED_CHAIN_KEY)"))?;
+            AnyBackend::Rpc(RpcBackend::connect(url, key)?)
+        }
+        None => {
+            let chain = EmbeddedChain::open(&a.data_dir.join("embedded-chain.json"))?;
+            AnyBackend::Embedded(EmbeddedBackend::new(
+                std::sync::Arc::new(std::sync::Mutex::new(chain)),
+                addr(&a.as_account, "as")?,
+            ))
+        }
+    };
+    let fr = |s: &str, what: &str| parse_fr(s).with_context(|| format!("--{what}"));
+    if let ChainCmd::Deploy = a.cmd {
+        let r = Registry::deploy(backend)?;
+        std::fs::create_dir_all(&a.data_dir)?;
+        std::fs::write(
+            &deployment_file,
+            serde_json::to_string_pretty(&r.deployment)?,
+        )?;
+        out_line(json, serde_json::to_value(r.deployment)?, || {
+            format!(
+                "deployed (governance {}):\n{}",
+                r.backend_account(),
+                serde_json::to_string_pretty(&r.deployment).unwrap_or_default()
+            )
+        });
+        return Ok(());
+    }
+    let d: Deployment = read_deployment(&deployment_file)?;
+    let mut r = Registry::attach(backend, d);
+    let v = match a.cmd {
+        ChainCmd::Deploy => unreachable!("handled above"),
+        ChainCmd::Accredit { issuer, name } => {
+            json!({"gas": r.accredit(addr(&issuer, "issuer")?, &name)?})
+        }
+        ChainCmd::Suspend { issuer, reason } => {
+            json!({"gas": r.suspend(addr(&issuer, "issuer")?, &reason)?})
+        }
+        ChainCmd::Mint {
+            patient,
+            identity_commitment,
+            guardians,
+            threshold,
+        } => {
+            let gs = guardians
+                .iter()
+                .map(|g| addr(g, "guardian"))
+                .collect::<Result<Vec<_>>>()?;
+            let t = r.mint(
+                addr(&patient, "patient")?,
+                &fr(&identity_commitment, "identity-commitment")?,
+                &gs,
+                threshold,
+            )?;
+            json!({"token": t.to_string()})
+        }
+        ChainCmd::Anchor {
+            token,
+            root,
+            batch,
+            correction,
+        } => match batch {
+            Some(f) => {
+                let text =
+                    std::fs::read_to_string(&f).with_context(|| format!("{}", f.display()))?;
+                let items =
+                    text.lines()
+                        .enumerate()
+                        .filter(|(_, l)| !l.trim().is_empty())
+                        .map(|(i, l)| {
+                            let (t, rt) = l.split_once(',').ok_or_else(|| {
+                                anyhow!("{} line {}: expected `token,root`", f.display(), i + 1)
+                            })?;
+                            let t: u64 = t.trim().parse().map_err(|e| {
+                                anyhow!("{} line {}: token: {e}", f.display(), i + 1)
+                            })?;
+                            Ok((
+                                zkmed_chain::backend::U256::from(t),
+                                parse_fr(rt.trim())
+                                    .with_context(|| format!("{} line {}", f.display(), i + 1))?,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                let gas = r.anchor_batch(&items, correction)?;
+                json!({"anchored": items.len(), "gas": gas, "gas_per_patient": gas / items.len().max(1) as u64})
+            }
+            None => {
+                let (t, rt) = (token.unwrap_or_default(), root.unwrap_or_default());
+                json!({"gas": r.anchor(zkmed_chain::backend::U256::from(t), &fr(&rt, "root")?, correction)?})
+            }
+        },
+        ChainCmd::Recover {
+            step,
+            token,
+            new_owner,
+            new_identity_commitment,
+        } => {
+            let (t, o, c) = (
+                zkmed_chain::backend::U256::from(token),
+                addr(&new_owner, "new-owner")?,
+                fr(&new_identity_commitment, "new-identity-commitment")?,
+            );
+            let gas = if step == "propose" {
+                r.propose_recovery(t, o, &c)?
+            } else {
+                r.approve_recovery(t, o, &c)?
+            };
+            json!({"gas": gas})
+        }
+        ChainCmd::InstallVerifier { circuit, artifact } => {
+            let text = std::fs::read_to_string(&artifact)
+                .with_context(|| format!("{}", artifact.display()))?;
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", artifact.display()))?;
+            let code = v["bytecode"]
+                .as_str()
+                .and_then(|h| hex::decode(h.trim_start_matches("0x")).ok())
+                .filter(|b| !b.is_empty())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: no `bytecode` (hex): not a compile.mjs artifact",
+                        artifact.display()
+                    )
+                })?;
+            let (address, gas) = r.install_verifier(&circuit, &code.into())?;
+            json!({"circuit": circuit, "verifier": address.to_string(), "gas": gas})
+        }
+        ChainCmd::Check {
+            token,
+            attestation,
+            query,
+            challenge,
+            within,
+            consume_scope,
+        } => {
+            let att = read_attestation(&attestation)?;
+            let qh = load_query(&query)?.hash()?;
+            let challenge = parse_field_arg("challenge", &challenge)?;
+            let token = zkmed_chain::backend::U256::from(token);
+            let answer = r
+                .check(token, &att, &qh, &challenge, within)
+                .context("attestation REJECTED on chain")?;
+            let gas = match consume_scope {
+                Some(scope) => {
+                    let scope = parse_field_arg("consume-scope", &scope)?;
+                    Some(
+                        r.consume(token, &att, &qh, &challenge, &scope, within)
+                            .context("attestation REJECTED on chain")?,
+                    )
+                }
+                None => None,
+            };
+            json!({"valid": true, "answer": answer, "consumed": gas.is_some(), "gas": gas})
+        }
+        ChainCmd::Revoke { token } => {
+            json!({"gas": r.revoke(zkmed_chain::backend::U256::from(token))?})
+        }
+        ChainCmd::Status {
+            token,
+            identity_commitment,
+        } => {
+            let token = match (token, identity_commitment) {
+                (Some(t), _) => Some(zkmed_chain::backend::U256::from(t)),
+                (None, Some(c)) => r.token_of_commitment(&fr(&c, "identity-commitment")?)?,
+                (None, None) => None,
+            };
+            let token = token
+                .map(|t| -> Result<serde_json::Value> {
+                    Ok(json!({
+                        "id": t.to_string(),
+                        "owner": r.owner_of(t).ok().map(|a| a.to_string()),
+                        "identity_commitment": r.identity_commitment(t)?.map(|x| fr_to_dec(&x)),
+                        "current_root": r.current_root(t)?.map(|x| fr_to_dec(&x)),
+                    }))
+                })
+                .transpose()?;
+            json!({"deployment": d, "token": token})
+        }
+    };
+    out_line(json, v.clone(), || {
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    });
+    Ok(())
 }
 
 fn cmd_serve(keys: &Path, a: ServeArgs) -> Result<()> {
@@ -604,11 +1031,17 @@ fn cmd_verify(dir: &Path, a: VerifyArgs, json: bool) -> Result<()> {
     let att = read_attestation(&a.attestation)?;
     let query = load_query(&a.query)?;
     let challenge = parse_field_arg("challenge", &a.challenge)?;
-    let commitment = parse_fr(&a.commitment).context("--commitment")?;
-    let mut source = InMemoryCommitments::new();
-    source.anchor(att.public.identity_commitment, commitment);
+    let source: Box<dyn zkmed_verifier::CommitmentSource> = match &a.commitment {
+        Some(c) => {
+            let commitment = parse_fr(c).context("--commitment")?;
+            let mut source = InMemoryCommitments::new();
+            source.anchor(att.public.identity_commitment, commitment);
+            Box::new(source)
+        }
+        None => chain_source(a.rpc.as_deref(), &a.chain_dir, a.within)?,
+    };
     let t = Instant::now();
-    zkmed_verifier::verify(&keys, &att, &query, &challenge, &source)
+    zkmed_verifier::verify(&keys, &att, &query, &challenge, &*source)
         .context("attestation REJECTED")?;
     out_line(
         json,
@@ -689,10 +1122,13 @@ fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
     let opening = Opening::create(imported, id.commitment(), &mut OsRng)?;
     let commitment = opening.commitment()?;
     opening.save(a.workdir.join("opening.json"))?;
-    // The verifier (an insurer) knows the patient's current commitment — on chain in
-    // production; here an in-memory registry.
-    let mut registry = InMemoryCommitments::new();
-    registry.anchor(id.commitment(), commitment);
+    // On chain (the embedded chain in the work directory; it persists across runs): the
+    // hospital, accredited by governance, mints the patient's soul-bound identity token and
+    // anchors the record commitment. The verifier (an insurer) checks proofs against it.
+    let chain_start = Instant::now();
+    let (registry, token, anchor_gas) =
+        demo_chain(&a.workdir.join("chain"), &id.commitment(), &commitment)?;
+    let chain_ms = chain_start.elapsed().as_secs_f64() * 1e3;
     let vkeys = KeySet::load_manifest_dir(dir)?;
     let challenge = parse_field_arg("challenge", &format!("text:demo-{}", OsRngHex::next()))?;
     let scope = parse_field_arg("scope", "text:demo-insurer")?;
@@ -719,7 +1155,7 @@ fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
     let report = opening.import_report.clone();
     out_line(
         json,
-        json!({"patient": name, "key_load_ms": load_ms, "record_commitment": fr_to_dec(&commitment), "results": rows, "insecure_setup": true}),
+        json!({"patient": name, "key_load_ms": load_ms, "record_commitment": fr_to_dec(&commitment), "identity_token": token.to_string(), "anchor_gas": anchor_gas, "chain_ms": chain_ms, "results": rows, "insecure_setup": true}),
         || {
             let mut s = String::from("zkmed demo\n");
             s += &format!("patient        {name} (synthetic, Synthea)\n");
@@ -729,7 +1165,12 @@ fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
                 report.skipped_types.values().sum::<usize>()
             );
             s += &format!("commitment     {}\n", fr_to_dec(&commitment));
-            s += &format!("keys           loaded and checked in {load_ms:.0} ms\n\n");
+            s += &format!(
+                "chain          identity token #{token} minted, commitment anchored ({anchor_gas} gas) on the embedded chain in {chain_ms:.0} ms\n"
+            );
+            s += &format!(
+                "keys           loaded, hash-checked, R1CS matrices derived in {load_ms:.0} ms\n\n"
+            );
             s += &format!(
                 "{:<24} {:<7} {:<11} {:>9} {:>10}  {}\n",
                 "predicate", "answer", "circuit", "prove ms", "verify ms", "verified"
@@ -752,6 +1193,62 @@ fn cmd_demo(dir: &Path, a: DemoArgs, json: bool) -> Result<()> {
         },
     );
     Ok(())
+}
+
+/// The demo's chain: the embedded chain under `dir` (deployed and a demo hospital
+/// accredited on first use); mints a token for the identity and anchors the commitment.
+/// Returns the commitment source that verifies against it.
+fn demo_chain(
+    dir: &Path,
+    idc: &Fr,
+    commitment: &Fr,
+) -> Result<(
+    zkmed_chain::RegistryCommitments<zkmed_chain::backend::EmbeddedBackend>,
+    zkmed_chain::backend::U256,
+    u64,
+)> {
+    use zkmed_chain::backend::{Address, EmbeddedBackend, Registry};
+    use zkmed_chain::embedded::EmbeddedChain;
+    let chain = std::sync::Arc::new(std::sync::Mutex::new(EmbeddedChain::open(
+        &dir.join("embedded-chain.json"),
+    )?));
+    let gov = EmbeddedBackend::new(chain.clone(), Address::repeat_byte(0x01));
+    let hospital = EmbeddedBackend::new(chain.clone(), Address::repeat_byte(0x02));
+    let deployment_file = dir.join("deployment.json");
+    let deployment = match std::fs::read(&deployment_file) {
+        Ok(b) => {
+            serde_json::from_slice(&b).with_context(|| format!("{}", deployment_file.display()))?
+        }
+        Err(_) => {
+            let mut g = Registry::deploy(gov)?;
+            g.accredit(hospital.account, "zkmed demo hospital")?;
+            std::fs::write(
+                &deployment_file,
+                serde_json::to_string_pretty(&g.deployment)?,
+            )?;
+            g.deployment
+        }
+    };
+    let mut h = Registry::attach(hospital, deployment);
+    // The patient's address: any fresh one (the demo's identity is new on every run).
+    let digest = poseidon::poseidon(&[*idc])?;
+    let bytes = zkmed_core::field::fr_to_be_bytes(&digest);
+    let patient = Address::from_slice(&bytes[12..]);
+    let token = h.mint(patient, idc, &[], 0)?;
+    let gas = h.anchor(token, commitment, false)?;
+    let reader = Registry::attach(
+        EmbeddedBackend::new(chain, Address::repeat_byte(0x03)),
+        deployment,
+    );
+    Ok((
+        zkmed_chain::RegistryCommitments::new(
+            reader,
+            zkmed_chain::Freshness::Current,
+            std::time::Duration::ZERO,
+        ),
+        token,
+        gas,
+    ))
 }
 
 /// A fresh random tag for the demo's challenge.

@@ -41,6 +41,8 @@ pub enum StartError {
     },
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("[chain]: {0}")]
+    Chain(String),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -62,6 +64,8 @@ pub struct AppState {
     pub jobs: Arc<JobStore>,
     pub metrics: Arc<Metrics>,
     pub auth: Authenticator,
+    /// The chain-backed commitment source, when `[chain]` is configured.
+    pub chain: Option<Arc<dyn zkmed_verifier::CommitmentSource>>,
     readiness: Arc<Mutex<Readiness>>,
 }
 
@@ -134,6 +138,7 @@ impl Application {
         })?;
         let port = listener.local_addr()?.port();
         let tls = settings.tls.as_ref().map(load_tls).transpose()?;
+        let chain = settings.chain.as_ref().map(open_chain).transpose()?;
         let http_workers = settings.http_workers();
         let shutdown = settings.server.shutdown_timeout_s;
         let state = web::Data::new(AppState {
@@ -144,6 +149,7 @@ impl Application {
             pool,
             jobs: Arc::new(store),
             metrics,
+            chain,
             readiness,
         });
         let data = state.clone();
@@ -255,6 +261,31 @@ fn spawn_preload(keys: Arc<KeyStore>, preload: Vec<CircuitId>, readiness: Arc<Mu
             *readiness.lock().expect("readiness lock") = Readiness::Ready;
         })
         .expect("spawn key loader thread");
+}
+
+fn open_chain(
+    c: &crate::config::ChainSettings,
+) -> Result<Arc<dyn zkmed_verifier::CommitmentSource>, StartError> {
+    let file = c.deployment.display();
+    let bytes = std::fs::read(&c.deployment)
+        .map_err(|e| StartError::Chain(format!("deployment file {file}: {e}")))?;
+    let d: zkmed_chain::Deployment = serde_json::from_slice(&bytes).map_err(|e| {
+        StartError::Chain(format!(
+            "deployment file {file}: not a deployment (from `zkmed chain deploy`): {e}"
+        ))
+    })?;
+    let freshness = match c.within_s {
+        0 => zkmed_chain::Freshness::Current,
+        s => zkmed_chain::Freshness::Within(s),
+    };
+    let source = zkmed_chain::ChainCommitments::connect(
+        &c.rpc,
+        d,
+        freshness,
+        Duration::from_secs(c.cache_s),
+    )
+    .map_err(|e| StartError::Chain(e.to_string()))?;
+    Ok(Arc::new(source))
 }
 
 fn load_tls(t: &crate::config::TlsSettings) -> Result<rustls::ServerConfig, StartError> {

@@ -313,3 +313,256 @@ fn poseidon_matches_circomlib() {
     let o = zkmed(Path::new("keys"), &["poseidon", "1", "2"]);
     assert!(ok(&o).contains("0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a"));
 }
+
+/// `zkmed chain` on the embedded chain (the default) and on a real node (`--rpc`), and
+/// `zkmed verify` checking the commitment on chain instead of taking it from the caller.
+#[test]
+fn chain_commands_and_verification_against_the_chain() {
+    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists]);
+    let k = keys.dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
+    let dir = p("chain");
+    let bundle = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/demo/jonathan-hermiston.json"
+    );
+    let chain = |extra: &[&str]| {
+        let mut args = vec!["--json", "chain", "--data-dir", &dir];
+        args.extend_from_slice(extra);
+        zkmed(k, &args)
+    };
+    let (hospital, patient, g1, g2, new_owner) = (
+        "0x00000000000000000000000000000000000000aa",
+        "0x00000000000000000000000000000000000000bb",
+        "0x00000000000000000000000000000000000000c1",
+        "0x00000000000000000000000000000000000000c2",
+        "0x00000000000000000000000000000000000000dd",
+    );
+    // Nothing deployed yet: a clear error.
+    assert!(err(&chain(&["status"])).contains("run `zkmed chain deploy` first"));
+    let d = json(&ok(&chain(&["deploy"])));
+    assert!(d["verifier"].as_str().unwrap().starts_with("0x"));
+
+    ok(&zkmed(k, &["identity", "new", "--out", &p("id.json")]));
+    let c = json(&ok(&zkmed(
+        k,
+        &[
+            "--json",
+            "commit",
+            "--bundle",
+            bundle,
+            "--identity",
+            &p("id.json"),
+            "--out",
+            &p("opening.json"),
+        ],
+    )));
+    let (idc, rc) = (
+        c["identity_commitment"].as_str().unwrap(),
+        c["record_commitment"].as_str().unwrap(),
+    );
+
+    // Only accredited issuers mint; only governance accredits.
+    let mint = |who: &str, patient: &str, idc: &str, guardians: &[&str]| {
+        let mut a = vec![
+            "--as",
+            who,
+            "mint",
+            "--patient",
+            patient,
+            "--identity-commitment",
+            idc,
+        ];
+        for g in guardians {
+            a.extend_from_slice(&["--guardian", g]);
+        }
+        if !guardians.is_empty() {
+            a.extend_from_slice(&["--threshold", "2"]);
+        }
+        chain(&a)
+    };
+    assert!(err(&mint(hospital, patient, idc, &[])).contains("NotAccreditedIssuer"));
+    let e = err(&chain(&[
+        "--as", hospital, "accredit", "--issuer", hospital, "--name", "x",
+    ]));
+    assert!(e.contains("OwnableUnauthorizedAccount"), "{e}");
+    ok(&chain(&[
+        "accredit",
+        "--issuer",
+        hospital,
+        "--name",
+        "St. Example",
+    ]));
+    let t = json(&ok(&mint(hospital, patient, idc, &[g1, g2])));
+    assert_eq!(t["token"], "1");
+    let a = json(&ok(&chain(&[
+        "--as", hospital, "anchor", "--token", "1", "--root", rc,
+    ])));
+    assert!(a["gas"].as_u64().unwrap() > 21_000);
+
+    // Prove; verify with the commitment read from the embedded chain.
+    let prove = ok(&zkmed(
+        k,
+        &[
+            "prove",
+            "--predicate",
+            "has-organ-transplant",
+            "--challenge",
+            "text:n1",
+            "--opening",
+            &p("opening.json"),
+            "--identity",
+            &p("id.json"),
+            "--out",
+            &p("att.json"),
+        ],
+    ));
+    assert!(!prove.is_empty());
+    let att = p("att.json");
+    let verify = |extra: &[&str]| {
+        let mut a = vec![
+            "--json",
+            "verify",
+            "--attestation",
+            &att,
+            "--predicate",
+            "has-organ-transplant",
+            "--challenge",
+            "text:n1",
+        ];
+        a.extend_from_slice(extra);
+        zkmed(k, &a)
+    };
+    let v = json(&ok(&verify(&["--chain-dir", &dir])));
+    assert_eq!(v["valid"], true);
+
+    // A correction: refused under "current", accepted within an hour.
+    ok(&chain(&[
+        "--as",
+        hospital,
+        "anchor",
+        "--token",
+        "1",
+        "--root",
+        "999",
+        "--correction",
+    ]));
+    let e = err(&verify(&["--chain-dir", &dir]));
+    assert!(e.contains("REJECTED") && e.contains("current"), "{e}");
+    ok(&verify(&["--chain-dir", &dir, "--within", "3600"]));
+    let s = json(&ok(&chain(&["status", "--token", "1"])));
+    assert_eq!(s["token"]["current_root"], "999");
+    assert_eq!(s["token"]["identity_commitment"].as_str().unwrap(), idc);
+    assert_eq!(
+        s["token"]["owner"].as_str().unwrap().to_lowercase(),
+        patient
+    );
+
+    // Batch anchoring from a file; a malformed line names itself.
+    ok(&mint(hospital, g1, "101", &[]));
+    ok(&mint(hospital, g2, "102", &[]));
+    std::fs::write(p("batch.csv"), "2,1002\n3,1003\n").unwrap();
+    let b = json(&ok(&chain(&[
+        "--as",
+        hospital,
+        "anchor",
+        "--batch",
+        &p("batch.csv"),
+    ])));
+    assert_eq!(b["anchored"], 2);
+    let s = json(&ok(&chain(&["status", "--identity-commitment", "102"])));
+    assert_eq!(s["token"]["current_root"], "1003");
+    std::fs::write(p("bad.csv"), "2,1002\n3;1003\n").unwrap();
+    let e = err(&chain(&[
+        "--as",
+        hospital,
+        "anchor",
+        "--batch",
+        &p("bad.csv"),
+    ]));
+    assert!(e.contains("line 2") && e.contains("token,root"), "{e}");
+
+    // Suspension: the hospital's roots are refused.
+    ok(&chain(&["suspend", "--issuer", hospital]));
+    let e = err(&verify(&["--chain-dir", &dir, "--within", "3600"]));
+    assert!(e.contains("not accredited"), "{e}");
+    ok(&chain(&[
+        "accredit",
+        "--issuer",
+        hospital,
+        "--name",
+        "St. Example",
+    ]));
+
+    // Guardian recovery re-binds the token; the old identity is refused.
+    let rec = |who: &str, step: &str| {
+        chain(&[
+            "--as",
+            who,
+            "recover",
+            step,
+            "--token",
+            "1",
+            "--new-owner",
+            new_owner,
+            "--new-identity-commitment",
+            "5151",
+        ])
+    };
+    assert!(err(&rec(hospital, "propose")).contains("NotGuardian"));
+    ok(&rec(g1, "propose"));
+    ok(&rec(g2, "approve"));
+    let s = json(&ok(&chain(&["status", "--token", "1"])));
+    assert_eq!(
+        s["token"]["owner"].as_str().unwrap().to_lowercase(),
+        new_owner
+    );
+    assert_eq!(s["token"]["identity_commitment"], "5151");
+    let e = err(&verify(&["--chain-dir", &dir, "--within", "3600"]));
+    assert!(e.contains("REJECTED"), "{e}");
+
+    // Revocation.
+    ok(&chain(&["--as", hospital, "revoke", "--token", "2"]));
+    let s = json(&ok(&chain(&["status", "--token", "2"])));
+    assert!(s["token"]["identity_commitment"].is_null(), "{s}");
+
+    // The same commands on a real node over JSON-RPC.
+    let node = zkmed_chain::testing::anvil();
+    let url = node.endpoint();
+    let rpc = |i: usize, extra: &[&str]| {
+        let key = zkmed_chain::testing::key(&node, i);
+        let mut a = vec![
+            "--json",
+            "chain",
+            "--data-dir",
+            &dir,
+            "--rpc",
+            &url,
+            "--key",
+            &key,
+        ];
+        a.extend_from_slice(extra);
+        zkmed(k, &a)
+    };
+    let e = err(&zkmed(
+        k,
+        &["chain", "--data-dir", &dir, "--rpc", &url, "deploy"],
+    ));
+    assert!(e.contains("--rpc needs --key"), "{e}");
+    ok(&rpc(0, &["deploy"]));
+    let h = node.addresses()[1].to_string();
+    ok(&rpc(
+        0,
+        &["accredit", "--issuer", &h, "--name", "St. Example"],
+    ));
+    let pt = node.addresses()[2].to_string();
+    let t = json(&ok(&rpc(
+        1,
+        &["mint", "--patient", &pt, "--identity-commitment", idc],
+    )));
+    assert_eq!(t["token"], "1");
+    ok(&rpc(1, &["anchor", "--token", "1", "--root", rc]));
+    let v = json(&ok(&verify(&["--chain-dir", &dir, "--rpc", &url])));
+    assert_eq!(v["valid"], true);
+}

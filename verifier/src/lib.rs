@@ -46,6 +46,7 @@ pub mod batch;
 pub mod error;
 pub mod keys;
 pub mod snarkjs;
+pub mod solidity;
 pub mod source;
 pub mod verify;
 
@@ -53,6 +54,7 @@ pub use batch::{verify_batch, BatchError, BatchItem};
 pub use error::VerifyError;
 pub use keys::{KeySet, VerifierKey};
 pub use snarkjs::{export_snarkjs, SnarkjsFiles};
+pub use solidity::{evm_calldata, export_solidity};
 pub use source::{CommitmentSource, InMemoryCommitments, Policy, SourceError};
 pub use verify::{decode_proof, verify, verify_statement_unbound, verify_with_query_hash};
 

@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use zkmed_core::field::fr_to_dec;
-use zkmed_verifier::{InMemoryCommitments, VerifyError};
+use zkmed_verifier::{InMemoryCommitments, SourceError, VerifyError};
 
 /// Errors of `POST /v1/verify`. A well-formed attestation that fails a check is not an
 /// error: it is answered `200` with `valid: false` and the reason.
@@ -20,6 +20,9 @@ pub enum VerifyRouteError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Input(#[from] InputError),
+    /// The chain could not be read: the attestation was not checked (not "invalid").
+    #[error("the record commitment could not be checked on chain: {0}")]
+    ChainUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -29,6 +32,7 @@ impl ResponseError for VerifyRouteError {
         match self {
             VerifyRouteError::Auth(e) => super::auth_status(e),
             VerifyRouteError::Input(e) => super::input_status(e),
+            VerifyRouteError::ChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             VerifyRouteError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -36,6 +40,9 @@ impl ResponseError for VerifyRouteError {
         match self {
             VerifyRouteError::Auth(e) => auth_response(e),
             VerifyRouteError::Input(e) => input_response(e),
+            VerifyRouteError::ChainUnavailable(_) => {
+                error_json(self.status_code(), "chain_unavailable", self.to_string())
+            }
             VerifyRouteError::Internal(_) => {
                 error_json(self.status_code(), "internal", self.to_string())
             }
@@ -52,6 +59,10 @@ pub struct VerifyResponse {
     /// party needs). `proof_only`: only that the proof is valid for its own public inputs —
     /// it does NOT say the attestation answers your question or is about current records.
     pub checks: String,
+    /// For a bound check: where the record commitment came from, `caller` (the request's
+    /// `record_commitment`) or `chain` (the registries, under the server's freshness rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment_source: Option<String>,
     /// The proven answer; present only when `valid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<bool>,
@@ -76,6 +87,7 @@ pub struct VerifyResponse {
         (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
         (status = 403, description = "The token may not verify", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 503, description = "The chain could not be read (nothing was decided)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -91,17 +103,34 @@ pub async fn verify(
         let input = VerifyInput::parse(&body)?;
         let att = &input.attestation;
         let bound = input.binding.is_some();
+        let mut commitment_source = None;
         let result = match &input.binding {
-            Some((query, challenge, commitment)) => {
+            Some((query, challenge, Some(commitment))) => {
+                commitment_source = Some("caller");
                 let mut source = InMemoryCommitments::new();
                 source.anchor(att.public.identity_commitment, *commitment);
                 zkmed_verifier::verify(&st.vkeys, att, query, challenge, &source)
+            }
+            Some((query, challenge, None)) => {
+                let Some(chain) = &st.chain else {
+                    return Err(InputError::Field {
+                        field: "record_commitment",
+                        reason: "required: this server reads no chain ([chain] is not configured)"
+                            .into(),
+                    }
+                    .into());
+                };
+                commitment_source = Some("chain");
+                zkmed_verifier::verify(&st.vkeys, att, query, challenge, &**chain)
             }
             None => st
                 .vkeys
                 .require(&att.circuit)
                 .and_then(|k| zkmed_verifier::verify_statement_unbound(k, att)),
         };
+        if let Err(VerifyError::Commitment(SourceError::Unavailable(m))) = &result {
+            return Err(VerifyRouteError::ChainUnavailable(m.clone()));
+        }
         if let Err(VerifyError::MalformedProof(m)) = &result {
             return Err(InputError::Field {
                 field: "attestation",
@@ -112,6 +141,7 @@ pub async fn verify(
         Ok(VerifyResponse {
             valid: result.is_ok(),
             checks: if bound { "bound" } else { "proof_only" }.into(),
+            commitment_source: commitment_source.map(String::from),
             answer: result.is_ok().then_some(att.public.answer),
             circuit: att.circuit.clone(),
             nullifier: fr_to_dec(&att.public.nullifier),

@@ -100,6 +100,7 @@ pub struct Options {
     pub instance: String,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub keys: Option<PathBuf>,
+    pub chain: Option<zkmed_server::config::ChainSettings>,
 }
 
 impl Default for Options {
@@ -114,6 +115,7 @@ impl Default for Options {
             instance: "test".into(),
             tls: None,
             keys: None,
+            chain: None,
         }
     }
 }
@@ -152,6 +154,7 @@ pub fn settings(o: &Options, data_dir: &Path) -> Settings {
             t("ops", BOTH_TOKEN, vec![Scope::Prove, Scope::Verify]),
         ];
     }
+    s.chain = o.chain.clone();
     if let Some((cert, key)) = &o.tls {
         s.tls = Some(zkmed_server::config::TlsSettings {
             cert: cert.clone(),

@@ -1,5 +1,6 @@
 //! The prover service's HTTP API against the real server on a free loopback port.
 
+mod chain;
 mod helpers;
 mod jobs;
 mod rejections;

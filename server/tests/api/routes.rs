@@ -319,7 +319,7 @@ async fn library_proof_verifies_at_the_service() {
         )
         .await,
         400,
-        "all three",
+        "a bound check needs `predicate`/`query` and `challenge`",
     )
     .await;
     app.stop().await;

@@ -1,0 +1,712 @@
+//! One trait, two backends: a real node over JSON-RPC ([`RpcBackend`]) or the embedded
+//! revm chain ([`EmbeddedChain`]). [`Registry`] does every zkmed operation over either.
+
+use crate::bindings::{AttestationVerifier, IssuerRegistry, RecordRegistry, ZkmedIdentity};
+use crate::client::{fr_to_u256, to_contract_attestation, u256_to_fr, Deployment};
+use crate::embedded::{EmbeddedChain, Outcome};
+use crate::error::ChainError;
+use alloy::network::{EthereumWallet, TransactionBuilder};
+pub use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolConstructor, SolInterface};
+use zkmed_core::attestation::Attestation;
+use zkmed_core::Fr;
+
+/// Executes transactions and calls as one account.
+pub trait Backend {
+    /// The account transactions come from.
+    fn account(&self) -> Address;
+    /// Sends a transaction (`to = None`: creation with `data` as init code) and waits for
+    /// it; a revert is an error with its reason.
+    fn send(&mut self, call: &str, to: Option<Address>, data: Bytes)
+        -> Result<Outcome, ChainError>;
+    /// A read-only call.
+    fn call(&mut self, call: &str, to: Address, data: Bytes) -> Result<Bytes, ChainError>;
+}
+
+/// The embedded chain, acting as `account` (no keys: accounts are addresses). Several
+/// backends (accounts) can share one chain.
+#[derive(Clone)]
+pub struct EmbeddedBackend {
+    pub chain: std::sync::Arc<std::sync::Mutex<EmbeddedChain>>,
+    pub account: Address,
+}
+
+impl EmbeddedBackend {
+    pub fn new(chain: std::sync::Arc<std::sync::Mutex<EmbeddedChain>>, account: Address) -> Self {
+        EmbeddedBackend { chain, account }
+    }
+
+    fn chain(&self) -> Result<std::sync::MutexGuard<'_, EmbeddedChain>, ChainError> {
+        self.chain
+            .lock()
+            .map_err(|_| ChainError::Invalid("embedded chain lock poisoned".into()))
+    }
+}
+
+impl Backend for EmbeddedBackend {
+    fn account(&self) -> Address {
+        self.account
+    }
+    fn send(
+        &mut self,
+        call: &str,
+        to: Option<Address>,
+        data: Bytes,
+    ) -> Result<Outcome, ChainError> {
+        let account = self.account;
+        self.chain()?
+            .transact(call, account, to, data)
+            .map_err(decode_call_error)
+    }
+    fn call(&mut self, call: &str, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
+        self.chain()?
+            .call(call, to, data)
+            .map_err(decode_call_error)
+    }
+}
+
+/// A node over JSON-RPC, signing with a local key (or read-only, without one).
+///
+/// The RPC runs on a thread of its own with its own runtime, so a backend can be used from
+/// any thread, async executors included (a call blocks its caller until the node answers).
+pub struct RpcBackend {
+    tasks: std::sync::mpsc::Sender<RpcTask>,
+    account: Address,
+    signing: bool,
+}
+
+type RpcTask = Box<dyn FnOnce(&tokio::runtime::Runtime, &DynProvider) + Send>;
+
+impl RpcBackend {
+    /// Connects to `rpc_url`, signing transactions with `private_key` (hex).
+    pub fn connect(rpc_url: &str, private_key: &str) -> Result<RpcBackend, ChainError> {
+        let signer: PrivateKeySigner = private_key
+            .trim()
+            .parse()
+            .map_err(|e| ChainError::Invalid(format!("private key: {e}")))?;
+        let account = signer.address();
+        Self::start(rpc_url, Some(signer), account)
+    }
+
+    /// Connects to `rpc_url` for reads only (a verifier needs no key).
+    pub fn read_only(rpc_url: &str) -> Result<RpcBackend, ChainError> {
+        Self::start(rpc_url, None, Address::ZERO)
+    }
+
+    fn start(
+        rpc_url: &str,
+        signer: Option<PrivateKeySigner>,
+        account: Address,
+    ) -> Result<RpcBackend, ChainError> {
+        let url = rpc_url
+            .parse()
+            .map_err(|e| ChainError::Invalid(format!("RPC URL {rpc_url:?}: {e}")))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        let signing = signer.is_some();
+        let provider = match signer {
+            Some(s) => ProviderBuilder::new()
+                .wallet(EthereumWallet::from(s))
+                .connect_http(url)
+                .erased(),
+            None => ProviderBuilder::new().connect_http(url).erased(),
+        };
+        let (tasks, rx) = std::sync::mpsc::channel::<RpcTask>();
+        std::thread::Builder::new()
+            .name("zkmed-rpc".into())
+            .spawn(move || {
+                for task in rx {
+                    task(&rt, &provider);
+                }
+            })
+            .map_err(|e| ChainError::Rpc(format!("RPC thread: {e}")))?;
+        Ok(RpcBackend {
+            tasks,
+            account,
+            signing,
+        })
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&tokio::runtime::Runtime, &DynProvider) -> Result<T, ChainError> + Send + 'static,
+    ) -> Result<T, ChainError> {
+        let (reply, answer) = std::sync::mpsc::channel();
+        let stopped = || ChainError::Rpc("the RPC thread stopped".into());
+        self.tasks
+            .send(Box::new(move |rt, p| {
+                let _ = reply.send(f(rt, p));
+            }))
+            .map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())?
+    }
+}
+
+impl Backend for RpcBackend {
+    fn account(&self) -> Address {
+        self.account
+    }
+
+    fn send(
+        &mut self,
+        call: &str,
+        to: Option<Address>,
+        data: Bytes,
+    ) -> Result<Outcome, ChainError> {
+        if !self.signing {
+            return Err(ChainError::Invalid(format!(
+                "{call}: this RPC connection is read-only (no key)"
+            )));
+        }
+        let mut tx = TransactionRequest::default()
+            .from(self.account)
+            .input(data.into());
+        tx = match to {
+            Some(a) => tx.to(a),
+            None => tx.into_create(),
+        };
+        let call = call.to_string();
+        self.run(move |rt, p| {
+            rt.block_on(async {
+                // Preflight for the revert reason. The gas limit is the node's estimate:
+                // every zkmed contract reverts on failure (the attestation verifier
+                // `require`s the pairing), so the estimate executes the real path.
+                if let Err(e) = p.call(tx.clone()).await {
+                    return Err(rpc_revert(&call, e));
+                }
+                let pending = p
+                    .send_transaction(tx)
+                    .await
+                    .map_err(|e| rpc_revert(&call, e))?;
+                let r = pending
+                    .get_receipt()
+                    .await
+                    .map_err(|e| ChainError::Rpc(format!("{call}: {e}")))?;
+                if !r.status() {
+                    return Err(ChainError::Failed {
+                        call,
+                        tx: r.transaction_hash.to_string(),
+                    });
+                }
+                Ok(Outcome {
+                    output: Bytes::new(),
+                    gas_used: r.gas_used,
+                    created: r.contract_address,
+                })
+            })
+        })
+    }
+
+    fn call(&mut self, call: &str, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
+        let tx = TransactionRequest::default()
+            .from(self.account)
+            .to(to)
+            .input(data.into());
+        let call = call.to_string();
+        self.run(move |rt, p| {
+            rt.block_on(async { p.call(tx).await })
+                .map_err(|e| rpc_revert(&call, e))
+        })
+    }
+}
+
+fn rpc_revert(call: &str, e: alloy::transports::TransportError) -> ChainError {
+    let reason = e
+        .as_error_resp()
+        .and_then(|r| r.as_revert_data())
+        .map(|d| revert_reason(&d))
+        .unwrap_or_else(|| e.to_string());
+    ChainError::Call {
+        call: call.into(),
+        reason,
+    }
+}
+
+/// The name of a zkmed contract's custom error, if `data` is one.
+pub fn revert_reason(data: &[u8]) -> String {
+    if let Ok(e) = ZkmedIdentity::ZkmedIdentityErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = RecordRegistry::RecordRegistryErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = IssuerRegistry::IssuerRegistryErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = AttestationVerifier::AttestationVerifierErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    format!("reverted: 0x{}", hex::encode(data))
+}
+
+fn decode_call_error(e: ChainError) -> ChainError {
+    match e {
+        ChainError::Call { call, reason } => {
+            let decoded = reason
+                .strip_prefix("reverted: 0x")
+                .and_then(|h| hex::decode(h).ok())
+                .map(|d| revert_reason(&d))
+                .unwrap_or(reason);
+            ChainError::Call {
+                call,
+                reason: decoded,
+            }
+        }
+        other => other,
+    }
+}
+
+/// zkmed's registries over any backend.
+pub struct Registry<B: Backend> {
+    pub backend: B,
+    pub deployment: Deployment,
+    /// Gas used by this handle's last transaction.
+    pub last_gas: u64,
+}
+
+fn create(code: &Bytes, args: Vec<u8>) -> Bytes {
+    let mut init = code.to_vec();
+    init.extend(args);
+    init.into()
+}
+
+impl<B: Backend> Registry<B> {
+    /// Deploys the suite, governed by the backend's account.
+    pub fn deploy(mut backend: B) -> Result<Registry<B>, ChainError> {
+        let gov = backend.account();
+        let created = |o: Outcome, what: &str| {
+            o.created
+                .ok_or_else(|| ChainError::Invalid(format!("{what}: no contract address")))
+        };
+        let issuers = created(
+            backend.send(
+                "deploy IssuerRegistry",
+                None,
+                create(
+                    &IssuerRegistry::BYTECODE,
+                    IssuerRegistry::constructorCall { governance: gov }.abi_encode(),
+                ),
+            )?,
+            "IssuerRegistry",
+        )?;
+        let identity = created(
+            backend.send(
+                "deploy ZkmedIdentity",
+                None,
+                create(
+                    &ZkmedIdentity::BYTECODE,
+                    ZkmedIdentity::constructorCall {
+                        issuerRegistry: issuers,
+                    }
+                    .abi_encode(),
+                ),
+            )?,
+            "ZkmedIdentity",
+        )?;
+        let records = created(
+            backend.send(
+                "deploy RecordRegistry",
+                None,
+                create(
+                    &RecordRegistry::BYTECODE,
+                    RecordRegistry::constructorCall {
+                        issuerRegistry: issuers,
+                        identityToken: identity,
+                    }
+                    .abi_encode(),
+                ),
+            )?,
+            "RecordRegistry",
+        )?;
+        let verifier = created(
+            backend.send(
+                "deploy AttestationVerifier",
+                None,
+                create(
+                    &AttestationVerifier::BYTECODE,
+                    AttestationVerifier::constructorCall {
+                        governance: gov,
+                        identityToken: identity,
+                        recordRegistry: records,
+                    }
+                    .abi_encode(),
+                ),
+            )?,
+            "AttestationVerifier",
+        )?;
+        Ok(Registry {
+            backend,
+            last_gas: 0,
+            deployment: Deployment {
+                issuers,
+                identity,
+                records,
+                verifier,
+            },
+        })
+    }
+
+    /// The account this registry handle acts as.
+    pub fn backend_account(&self) -> Address {
+        self.backend.account()
+    }
+
+    pub fn attach(backend: B, deployment: Deployment) -> Registry<B> {
+        Registry {
+            backend,
+            deployment,
+            last_gas: 0,
+        }
+    }
+
+    /// Sends `c` to `to`; returns the gas used.
+    fn tx<C: SolCall>(&mut self, name: &str, to: Address, c: C) -> Result<u64, ChainError> {
+        let o = self.backend.send(name, Some(to), c.abi_encode().into())?;
+        self.last_gas = o.gas_used;
+        Ok(o.gas_used)
+    }
+
+    fn read<C: SolCall>(&mut self, name: &str, to: Address, c: C) -> Result<C::Return, ChainError> {
+        let out = self.backend.call(name, to, c.abi_encode().into())?;
+        C::abi_decode_returns(&out).map_err(|e| ChainError::Call {
+            call: name.into(),
+            reason: format!("undecodable return: {e}"),
+        })
+    }
+
+    pub fn accredit(&mut self, issuer: Address, name: &str) -> Result<u64, ChainError> {
+        let to = self.deployment.issuers;
+        self.tx(
+            "accredit",
+            to,
+            IssuerRegistry::accreditCall {
+                issuer,
+                name: name.into(),
+            },
+        )
+    }
+
+    pub fn suspend(&mut self, issuer: Address, reason: &str) -> Result<u64, ChainError> {
+        let to = self.deployment.issuers;
+        self.tx(
+            "suspend",
+            to,
+            IssuerRegistry::suspendCall {
+                issuer,
+                reason: reason.into(),
+            },
+        )
+    }
+
+    pub fn is_accredited(&mut self, issuer: Address) -> Result<bool, ChainError> {
+        let to = self.deployment.issuers;
+        self.read(
+            "isAccredited",
+            to,
+            IssuerRegistry::isAccreditedCall { issuer },
+        )
+    }
+
+    /// Mints `patient`'s identity token; returns its id.
+    pub fn mint(
+        &mut self,
+        patient: Address,
+        identity_commitment: &Fr,
+        guardians: &[Address],
+        threshold: u8,
+    ) -> Result<U256, ChainError> {
+        let to = self.deployment.identity;
+        self.tx(
+            "mint",
+            to,
+            ZkmedIdentity::mintCall {
+                patient,
+                commitment: fr_to_u256(identity_commitment),
+                guardians: guardians.to_vec(),
+                threshold,
+            },
+        )?;
+        self.read("tokenOf", to, ZkmedIdentity::tokenOfCall::new((patient,)))
+    }
+
+    pub fn anchor(&mut self, token: U256, root: &Fr, correction: bool) -> Result<u64, ChainError> {
+        let to = self.deployment.records;
+        self.tx(
+            "anchor",
+            to,
+            RecordRegistry::anchorCall {
+                tokenId: token,
+                root: fr_to_u256(root),
+                kind: u8::from(correction),
+            },
+        )
+    }
+
+    pub fn anchor_batch(
+        &mut self,
+        items: &[(U256, Fr)],
+        correction: bool,
+    ) -> Result<u64, ChainError> {
+        let to = self.deployment.records;
+        let (token_ids, roots) = items.iter().map(|(t, r)| (*t, fr_to_u256(r))).unzip();
+        self.tx(
+            "anchorBatch",
+            to,
+            RecordRegistry::anchorBatchCall {
+                tokenIds: token_ids,
+                roots,
+                kind: u8::from(correction),
+            },
+        )
+    }
+
+    pub fn current_root(&mut self, token: U256) -> Result<Option<Fr>, ChainError> {
+        let to = self.deployment.records;
+        let r = self.read(
+            "currentRoot",
+            to,
+            RecordRegistry::currentRootCall { tokenId: token },
+        )?;
+        Ok((r != U256::ZERO).then(|| u256_to_fr(r)).flatten())
+    }
+
+    pub fn token_of_commitment(&mut self, idc: &Fr) -> Result<Option<U256>, ChainError> {
+        let to = self.deployment.identity;
+        let t = self.read(
+            "tokenOfCommitment",
+            to,
+            ZkmedIdentity::tokenOfCommitmentCall::new((fr_to_u256(idc),)),
+        )?;
+        Ok((t != U256::ZERO).then_some(t))
+    }
+
+    /// The identity commitment `token` holds now (`None` if revoked or unknown).
+    pub fn identity_commitment(&mut self, token: U256) -> Result<Option<Fr>, ChainError> {
+        let to = self.deployment.identity;
+        let c = self.read(
+            "identityCommitment",
+            to,
+            ZkmedIdentity::identityCommitmentCall { tokenId: token },
+        )?;
+        Ok((c != U256::ZERO).then(|| u256_to_fr(c)).flatten())
+    }
+
+    /// Whether `root` was `token`'s current root within the last `window` seconds, and the
+    /// issuer that anchored it.
+    pub fn was_current_within(
+        &mut self,
+        token: U256,
+        root: &Fr,
+        window: u64,
+    ) -> Result<(bool, Address), ChainError> {
+        let to = self.deployment.records;
+        let r = self.read(
+            "wasCurrentWithin",
+            to,
+            RecordRegistry::wasCurrentWithinCall {
+                tokenId: token,
+                root: fr_to_u256(root),
+                window,
+            },
+        )?;
+        Ok((r._0, r._1))
+    }
+
+    pub fn propose_recovery(
+        &mut self,
+        token: U256,
+        new_owner: Address,
+        new_idc: &Fr,
+    ) -> Result<u64, ChainError> {
+        let to = self.deployment.identity;
+        self.tx(
+            "proposeRecovery",
+            to,
+            ZkmedIdentity::proposeRecoveryCall {
+                tokenId: token,
+                newOwner: new_owner,
+                newCommitment: fr_to_u256(new_idc),
+            },
+        )
+    }
+
+    pub fn approve_recovery(
+        &mut self,
+        token: U256,
+        new_owner: Address,
+        new_idc: &Fr,
+    ) -> Result<u64, ChainError> {
+        let to = self.deployment.identity;
+        self.tx(
+            "approveRecovery",
+            to,
+            ZkmedIdentity::approveRecoveryCall {
+                tokenId: token,
+                newOwner: new_owner,
+                newCommitment: fr_to_u256(new_idc),
+            },
+        )
+    }
+}
+
+impl<B: Backend> Registry<B> {
+    /// Deploys a generated Groth16 verifier (its creation code) and registers it for
+    /// `circuit` (governance only); returns its address and the gas of both transactions.
+    pub fn install_verifier(
+        &mut self,
+        circuit: &str,
+        creation_code: &Bytes,
+    ) -> Result<(Address, u64), ChainError> {
+        let created = self
+            .backend
+            .send("deploy verifier", None, creation_code.clone())?;
+        let verifier = created
+            .created
+            .ok_or_else(|| ChainError::Invalid("verifier: no contract address".into()))?;
+        let to = self.deployment.verifier;
+        let reg = self.tx(
+            "registerCircuit",
+            to,
+            AttestationVerifier::registerCircuitCall {
+                circuit: alloy::primitives::keccak256(circuit.as_bytes()),
+                verifier,
+            },
+        )?;
+        Ok((verifier, created.gas_used + reg))
+    }
+
+    fn check_call(
+        token: U256,
+        att: &Attestation,
+        query_hash: &Fr,
+        challenge: &Fr,
+        window_s: u64,
+    ) -> Result<AttestationVerifier::checkCall, ChainError> {
+        Ok(AttestationVerifier::checkCall {
+            tokenId: token,
+            a: to_contract_attestation(att)?,
+            expectedQueryHash: fr_to_u256(query_hash),
+            expectedChallenge: fr_to_u256(challenge),
+            window: window_s,
+        })
+    }
+
+    /// The on-chain read-only check of `att` for `token`: `Ok(answer)`, or the contract's
+    /// reason (`RootNotCurrent`, `IdentityMismatch`, `InvalidProof`, ...). `window_s` 0
+    /// requires the current root.
+    pub fn check(
+        &mut self,
+        token: U256,
+        att: &Attestation,
+        query_hash: &Fr,
+        challenge: &Fr,
+        window_s: u64,
+    ) -> Result<bool, ChainError> {
+        let to = self.deployment.verifier;
+        let c = Self::check_call(token, att, query_hash, challenge, window_s)?;
+        self.read("check", to, c)
+    }
+
+    /// `check` sent as a transaction (what a contract pays to verify an attestation inside
+    /// its own transaction); returns the gas used.
+    pub fn check_as_transaction(
+        &mut self,
+        token: U256,
+        att: &Attestation,
+        query_hash: &Fr,
+        challenge: &Fr,
+        window_s: u64,
+    ) -> Result<u64, ChainError> {
+        let to = self.deployment.verifier;
+        let c = Self::check_call(token, att, query_hash, challenge, window_s)?;
+        self.tx("check", to, c)
+    }
+
+    /// `check`, then spend the nullifier in `scope` (one-time claims); returns the gas used.
+    pub fn consume(
+        &mut self,
+        token: U256,
+        att: &Attestation,
+        query_hash: &Fr,
+        challenge: &Fr,
+        scope: &Fr,
+        window_s: u64,
+    ) -> Result<u64, ChainError> {
+        let to = self.deployment.verifier;
+        self.tx(
+            "consume",
+            to,
+            AttestationVerifier::consumeCall {
+                tokenId: token,
+                a: to_contract_attestation(att)?,
+                expectedQueryHash: fr_to_u256(query_hash),
+                expectedChallenge: fr_to_u256(challenge),
+                expectedScope: fr_to_u256(scope),
+                window: window_s,
+            },
+        )
+    }
+
+    /// Tries to transfer `token` from this account (soul-bound: it reverts).
+    pub fn transfer(&mut self, token: U256, to_owner: Address) -> Result<u64, ChainError> {
+        let to = self.deployment.identity;
+        let from = self.backend.account();
+        self.tx(
+            "transferFrom",
+            to,
+            ZkmedIdentity::transferFromCall {
+                from,
+                to: to_owner,
+                tokenId: token,
+            },
+        )
+    }
+
+    pub fn owner_of(&mut self, token: U256) -> Result<Address, ChainError> {
+        let to = self.deployment.identity;
+        self.read("ownerOf", to, ZkmedIdentity::ownerOfCall { tokenId: token })
+    }
+
+    /// Revokes `token` (its issuer or governance); returns the gas used.
+    pub fn revoke(&mut self, token: U256) -> Result<u64, ChainError> {
+        let to = self.deployment.identity;
+        self.tx("revoke", to, ZkmedIdentity::revokeCall { tokenId: token })
+    }
+}
+
+/// Either backend, chosen at run time (`--rpc URL` or the embedded default).
+pub enum AnyBackend {
+    Rpc(RpcBackend),
+    Embedded(EmbeddedBackend),
+}
+
+impl Backend for AnyBackend {
+    fn account(&self) -> Address {
+        match self {
+            AnyBackend::Rpc(b) => b.account(),
+            AnyBackend::Embedded(b) => b.account(),
+        }
+    }
+    fn send(
+        &mut self,
+        call: &str,
+        to: Option<Address>,
+        data: Bytes,
+    ) -> Result<Outcome, ChainError> {
+        match self {
+            AnyBackend::Rpc(b) => b.send(call, to, data),
+            AnyBackend::Embedded(b) => b.send(call, to, data),
+        }
+    }
+    fn call(&mut self, call: &str, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
+        match self {
+            AnyBackend::Rpc(b) => b.call(call, to, data),
+            AnyBackend::Embedded(b) => b.call(call, to, data),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The deployed suite's addresses, and values as the contracts see them.
+
+use crate::bindings::AttestationVerifier;
+use crate::error::ChainError;
+use alloy::primitives::{Address, U256};
+use ark_ff::{BigInteger, PrimeField};
+use zkmed_core::Fr;
+
+/// Addresses of a deployed suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Deployment {
+    pub issuers: Address,
+    pub identity: Address,
+    pub records: Address,
+    pub verifier: Address,
+}
+
+/// A field element as a `uint256`.
+pub fn fr_to_u256(x: &Fr) -> U256 {
+    U256::from_be_slice(&x.into_bigint().to_bytes_be())
+}
+
+/// A `uint256` as a field element, if canonical.
+pub fn u256_to_fr(x: U256) -> Option<Fr> {
+    zkmed_core::field::fr_from_be_bytes_canonical(&x.to_be_bytes::<32>())
+}
+
+/// The contract's view of an attestation.
+pub fn to_contract_attestation(
+    att: &zkmed_core::attestation::Attestation,
+) -> Result<AttestationVerifier::Attestation, ChainError> {
+    let (proof, _) = zkmed_verifier::evm_calldata(att)
+        .map_err(|e| ChainError::Invalid(format!("attestation: {e}")))?;
+    let proof: Vec<U256> = proof
+        .iter()
+        .map(|s| {
+            s.parse::<U256>()
+                .map_err(|e| ChainError::Invalid(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let p = &att.public;
+    Ok(AttestationVerifier::Attestation {
+        circuit: alloy::primitives::keccak256(att.circuit.as_bytes()),
+        proof: proof
+            .try_into()
+            .map_err(|_| ChainError::Invalid("proof is not 8 words".into()))?,
+        recordCommitment: fr_to_u256(&p.record_commitment),
+        identityCommitment: fr_to_u256(&p.identity_commitment),
+        queryHash: fr_to_u256(&p.query_hash),
+        challenge: fr_to_u256(&p.challenge),
+        scope: fr_to_u256(&p.scope),
+        nullifier: fr_to_u256(&p.nullifier),
+        answer: p.answer,
+    })
+}

@@ -1,0 +1,233 @@
+//! The embedded chain: the same contracts running in-process on revm, with the state kept
+//! in a JSON file under the data directory, so `zkmed demo` works with no node installed
+//! and survives a restart. No signatures, no gas price: accounts are addresses and every
+//! transaction is executed and committed at once (one block per transaction, block time =
+//! wall-clock time, so "current within N seconds" means what it says).
+
+use crate::error::ChainError;
+use alloy::primitives::{Address, Bytes, U256};
+use revm::context::TxEnv;
+use revm::context_interface::result::{ExecutionResult, Output};
+use revm::database::{CacheDB, EmptyDB};
+use revm::primitives::TxKind;
+use revm::{Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
+use std::path::{Path, PathBuf};
+
+/// What a transaction did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub output: Bytes,
+    pub gas_used: u64,
+    /// The deployed contract, for a creation.
+    pub created: Option<Address>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Persisted {
+    format: String,
+    block: u64,
+    db: CacheDB<EmptyDB>,
+}
+
+const FORMAT: &str = "zkmed-embedded-chain/1";
+
+/// An in-process EVM with persisted state. A chain opened from a file holds an exclusive
+/// lock on `<file>.lock` until it is dropped, so two processes never interleave writes (the
+/// second one to open gets a clear error instead of losing the first one's transactions).
+pub struct EmbeddedChain {
+    db: CacheDB<EmptyDB>,
+    block: u64,
+    path: Option<PathBuf>,
+    _lock: Option<std::fs::File>,
+}
+
+/// Takes the chain file's lock, or says who holds it.
+fn lock(path: &Path) -> Result<std::fs::File, ChainError> {
+    let io = |e: std::io::Error| ChainError::Invalid(format!("{}: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let lock_path = path.with_extension("lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io)?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ChainError::Invalid(format!(
+            "the embedded chain {} is in use by another process (lock {}); try again when it is done",
+            path.display(),
+            lock_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl EmbeddedChain {
+    /// A fresh chain kept only in memory.
+    pub fn in_memory() -> EmbeddedChain {
+        EmbeddedChain {
+            db: CacheDB::new(EmptyDB::default()),
+            block: 0,
+            path: None,
+            _lock: None,
+        }
+    }
+
+    /// Opens the chain stored at `path` (a new one if the file does not exist).
+    pub fn open(path: &Path) -> Result<EmbeddedChain, ChainError> {
+        let held = lock(path)?;
+        if !path.exists() {
+            return Ok(EmbeddedChain {
+                path: Some(path.to_path_buf()),
+                _lock: Some(held),
+                ..EmbeddedChain::in_memory()
+            });
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|e| ChainError::Invalid(format!("{}: {e}", path.display())))?;
+        let p: Persisted = serde_json::from_slice(&bytes).map_err(|e| {
+            ChainError::Invalid(format!(
+                "{}: not an embedded chain file: {e}",
+                path.display()
+            ))
+        })?;
+        if p.format != FORMAT {
+            return Err(ChainError::Invalid(format!(
+                "{}: format {:?}, this build reads {FORMAT:?}",
+                path.display(),
+                p.format
+            )));
+        }
+        Ok(EmbeddedChain {
+            db: p.db,
+            block: p.block,
+            path: Some(path.to_path_buf()),
+            _lock: Some(held),
+        })
+    }
+
+    /// Writes the state (temporary file + rename), if this chain has a file.
+    pub fn save(&self) -> Result<(), ChainError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let p = Persisted {
+            format: FORMAT.into(),
+            block: self.block,
+            db: self.db.clone(),
+        };
+        let bytes = serde_json::to_vec(&p).map_err(|e| ChainError::Invalid(e.to_string()))?;
+        let tmp = path.with_extension("tmp");
+        let io = |e: std::io::Error| ChainError::Invalid(format!("{}: {e}", path.display()));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// An EVM over this chain's state, at its current block, with wall-clock block time.
+    fn evm(
+        &mut self,
+    ) -> impl ExecuteEvm<
+        Tx = TxEnv,
+        ExecutionResult = ExecutionResult,
+        Error = revm::context_interface::result::EVMError<std::convert::Infallible>,
+    > + ExecuteCommitEvm
+           + '_ {
+        let (block, ts) = (self.block, now());
+        Context::mainnet()
+            .modify_cfg_chained(|c| {
+                c.disable_nonce_check = true;
+            })
+            .modify_block_chained(|b| {
+                b.number = U256::from(block);
+                b.timestamp = U256::from(ts);
+            })
+            .with_db(&mut self.db)
+            .build_mainnet()
+    }
+
+    fn tx(from: Address, kind: TxKind, data: Bytes) -> Result<TxEnv, ChainError> {
+        TxEnv::builder()
+            .caller(from)
+            .kind(kind)
+            .data(data)
+            .gas_limit(16_000_000)
+            .gas_price(0)
+            .build()
+            .map_err(|e| ChainError::Invalid(format!("transaction: {e:?}")))
+    }
+
+    fn outcome(r: ExecutionResult, call: &str) -> Result<Outcome, ChainError> {
+        match r {
+            ExecutionResult::Success { output, gas, .. } => {
+                let gas_used = gas.tx_gas_used();
+                Ok(match output {
+                    Output::Call(b) => Outcome {
+                        output: b,
+                        gas_used,
+                        created: None,
+                    },
+                    Output::Create(b, a) => Outcome {
+                        output: b,
+                        gas_used,
+                        created: a,
+                    },
+                })
+            }
+            ExecutionResult::Revert { output, .. } => Err(ChainError::Call {
+                call: call.into(),
+                reason: format!("reverted: 0x{}", hex::encode(&output)),
+            }),
+            ExecutionResult::Halt { reason, .. } => Err(ChainError::Call {
+                call: call.into(),
+                reason: format!("halted: {reason:?}"),
+            }),
+        }
+    }
+
+    /// Executes and commits a transaction (`to = None`: contract creation with `data` as
+    /// init code), in a new block; saves the state.
+    pub fn transact(
+        &mut self,
+        call: &str,
+        from: Address,
+        to: Option<Address>,
+        data: Bytes,
+    ) -> Result<Outcome, ChainError> {
+        self.block += 1;
+        let kind = to.map(TxKind::Call).unwrap_or(TxKind::Create);
+        let tx = Self::tx(from, kind, data)?;
+        let r = self
+            .evm()
+            .transact_commit(tx)
+            .map_err(|e| ChainError::Call {
+                call: call.into(),
+                reason: format!("{e:?}"),
+            })?;
+        let out = Self::outcome(r, call)?;
+        self.save()?;
+        Ok(out)
+    }
+
+    /// Executes a read-only call against the current state (nothing is committed).
+    pub fn call(&mut self, call: &str, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
+        let tx = Self::tx(Address::ZERO, TxKind::Call(to), data)?;
+        let r = self.evm().transact(tx).map_err(|e| ChainError::Call {
+            call: call.into(),
+            reason: format!("{e:?}"),
+        })?;
+        Self::outcome(r.result, call).map(|o| o.output)
+    }
+}

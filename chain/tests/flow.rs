@@ -1,0 +1,481 @@
+//! The whole flow, the same code on both backends: a REAL node (anvil from npm, pinned in
+//! `tools/solc`, on a free loopback port) over JSON-RPC, and the embedded revm chain
+//! (persisted; reopened afterwards). Deploy, accredit a hospital, mint the soul-bound token,
+//! anchor, prove, verify in Rust against the chain AND on chain through the generated
+//! Solidity verifier with the same proof; correction, soul-binding, unaccredited and
+//! suspended issuers, revocation, guardian recovery, batch anchoring. The gas of every
+//! call is measured on both and pinned.
+
+use alloy::node_bindings::AnvilInstance;
+use alloy::primitives::{Address, B256, U256};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use zkmed_chain::backend::{Backend, EmbeddedBackend, Registry, RpcBackend};
+use zkmed_chain::embedded::EmbeddedChain;
+use zkmed_chain::{ChainCommitments, Deployment, Freshness, RegistryCommitments};
+use zkmed_circuits::CircuitId;
+use zkmed_core::Fr;
+use zkmed_prover::{IdentitySecret, ProveRequest};
+use zkmed_records::{import_bundle, Opening};
+use zkmed_verifier::{CommitmentSource, KeySet, SourceError, VerifyError};
+
+/// What the flow needs from a chain: account `i` as a backend, and a Rust-side commitment
+/// source reading `d` with a freshness rule.
+trait Net {
+    type B: Backend + Send + 'static;
+    fn account(&self, i: usize) -> Self::B;
+    fn source(&self, d: Deployment, f: Freshness, max_age: Duration) -> Box<dyn CommitmentSource>;
+}
+
+struct OnAnvil(AnvilInstance);
+
+impl Net for OnAnvil {
+    type B = RpcBackend;
+    fn account(&self, i: usize) -> RpcBackend {
+        RpcBackend::connect(&self.0.endpoint(), &zkmed_chain::testing::key(&self.0, i)).unwrap()
+    }
+    fn source(&self, d: Deployment, f: Freshness, max_age: Duration) -> Box<dyn CommitmentSource> {
+        Box::new(ChainCommitments::connect(&self.0.endpoint(), d, f, max_age).unwrap())
+    }
+}
+
+struct Embedded(Arc<Mutex<EmbeddedChain>>);
+
+impl Net for Embedded {
+    type B = EmbeddedBackend;
+    fn account(&self, i: usize) -> EmbeddedBackend {
+        EmbeddedBackend::new(self.0.clone(), Address::repeat_byte(0x10 + i as u8))
+    }
+    fn source(&self, d: Deployment, f: Freshness, max_age: Duration) -> Box<dyn CommitmentSource> {
+        let reader = Registry::attach(self.account(9), d);
+        Box::new(RegistryCommitments::new(reader, f, max_age))
+    }
+}
+
+/// Gas of each call, in the order measured.
+type Gas = Vec<(&'static str, u64)>;
+
+struct Fixture {
+    keys: zkmed_prover::KeyStore,
+    vkeys: KeySet,
+    id: IdentitySecret,
+    opening: Opening,
+}
+
+fn fixture() -> Fixture {
+    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists]);
+    let vkeys = KeySet::load_manifest_dir(keys.dir()).unwrap();
+    let id = IdentitySecret::from_fr(Fr::from(4242u64));
+    let bundle = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo/jonathan-hermiston.json"),
+    )
+    .unwrap();
+    let opening =
+        Opening::create_from_seed(import_bundle(&bundle).unwrap(), id.commitment(), &[7u8; 32])
+            .unwrap();
+    Fixture {
+        keys,
+        vkeys,
+        id,
+        opening,
+    }
+}
+
+/// The verifier's challenge and scope in these tests.
+fn challenge_and_scope() -> (Fr, Fr) {
+    (Fr::from(777u64), Fr::from(31u64))
+}
+
+/// A real `exists-v1` proof that the fixture patient had an organ transplant.
+fn prove_transplant(
+    fx: &Fixture,
+) -> (
+    zkmed_core::query::Query,
+    zkmed_core::attestation::Attestation,
+) {
+    let query = zkmed_core::predicates::get("has-organ-transplant")
+        .unwrap()
+        .instantiate(
+            &Default::default(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        )
+        .unwrap();
+    let att = zkmed_prover::prove(
+        &fx.keys,
+        &ProveRequest {
+            opening: &fx.opening,
+            identity: &fx.id,
+            query: &query,
+            challenge: challenge_and_scope().0,
+            scope: challenge_and_scope().1,
+        },
+        &mut rand::rngs::OsRng,
+    )
+    .unwrap()
+    .attestation;
+    assert!(att.public.answer);
+    (query, att)
+}
+
+fn contains(e: impl std::fmt::Debug, what: &str) {
+    let e = format!("{e:?}");
+    assert!(e.contains(what), "expected {what}, got {e}");
+}
+
+fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
+    let mut gas: Gas = vec![];
+    let mut gov = Registry::deploy(net.account(0)).unwrap();
+    let d = gov.deployment;
+    let at = |i: usize| Registry::attach(net.account(i), d);
+    let (mut hospital, mut insurer, mut patient, mut stranger) = (at(1), at(2), at(3), at(4));
+    let (mut guardian1, mut guardian2) = (at(5), at(6));
+    let new_address = at(7).backend_account();
+    let (verifier, g) = gov
+        .install_verifier(
+            "exists-v1",
+            &zkmed_chain::bindings::ExistsV1Verifier::BYTECODE,
+        )
+        .unwrap();
+    assert_ne!(verifier, Address::ZERO);
+    gas.push(("deploy ExistsV1Verifier + registerCircuit", g));
+
+    // Only accredited issuers mint and anchor; governance accredits.
+    let e = stranger
+        .mint(patient.backend_account(), &fx.id.commitment(), &[], 0)
+        .unwrap_err();
+    contains(e, "NotAccreditedIssuer");
+    gas.push((
+        "accredit",
+        gov.accredit(hospital.backend_account(), "St. Example")
+            .unwrap(),
+    ));
+    let e = stranger
+        .accredit(stranger.backend_account(), "self")
+        .unwrap_err();
+    contains(e, "OwnableUnauthorizedAccount");
+    let (g1, g2) = (guardian1.backend_account(), guardian2.backend_account());
+    let token = hospital
+        .mint(patient.backend_account(), &fx.id.commitment(), &[g1, g2], 2)
+        .unwrap();
+    gas.push(("mint (2 guardians)", hospital.last_gas));
+    assert_eq!(gov.owner_of(token).unwrap(), patient.backend_account());
+    let rc = fx.opening.commitment().unwrap();
+    gas.push(("anchor", hospital.anchor(token, &rc, false).unwrap()));
+    let e = stranger.anchor(token, &rc, false).unwrap_err();
+    contains(e, "NotAccreditedIssuer");
+
+    // Prove, then verify the same proof in Rust against the chain and on chain.
+    let (query, att) = prove_transplant(fx);
+    let qh = query.hash().unwrap();
+    let (challenge, scope) = challenge_and_scope();
+    let current = net.source(d, Freshness::Current, Duration::ZERO);
+    let hour = net.source(d, Freshness::Within(3600), Duration::ZERO);
+    let cached = net.source(d, Freshness::Current, Duration::from_secs(600));
+    zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*current)
+        .expect("verifies in Rust against the chain");
+    zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*cached).unwrap();
+    assert!(insurer.check(token, &att, &qh, &challenge, 0).unwrap());
+    gas.push((
+        "check, as a transaction (registries + pairing)",
+        insurer
+            .check_as_transaction(token, &att, &qh, &challenge, 0)
+            .unwrap(),
+    ));
+    gas.push((
+        "consume (check + spend the nullifier)",
+        insurer
+            .consume(token, &att, &qh, &challenge, &scope, 0)
+            .unwrap(),
+    ));
+    contains(
+        insurer.consume(token, &att, &qh, &challenge, &scope, 0),
+        "NullifierSpent",
+    );
+    contains(
+        insurer.consume(token, &att, &qh, &challenge, &(scope + Fr::from(1u64)), 0),
+        "ScopeMismatch",
+    );
+
+    // Wrong challenge, wrong question, a tampered proof, a flipped answer: rejected on
+    // chain with the reason (aliased inputs: `generated_verifier_rejects_...` below).
+    contains(
+        insurer.check(token, &att, &qh, &Fr::from(778u64), 0),
+        "ChallengeMismatch",
+    );
+    contains(
+        insurer.check(token, &att, &(qh + Fr::from(1u64)), &challenge, 0),
+        "QueryMismatch",
+    );
+    let mut bad = att.clone();
+    let mut bytes = hex::decode(&bad.proof).unwrap();
+    bytes[3] ^= 1;
+    bad.proof = hex::encode(bytes);
+    assert!(insurer.check(token, &bad, &qh, &challenge, 0).is_err());
+    let mut flipped = att.clone();
+    flipped.public.answer = false;
+    contains(
+        insurer.check(token, &flipped, &qh, &challenge, 0),
+        "InvalidProof",
+    );
+
+    // A correction: under "current" the old root is refused, on chain and in Rust; it
+    // was current within the last hour.
+    gas.push((
+        "anchor (correction)",
+        hospital.anchor(token, &Fr::from(999u64), true).unwrap(),
+    ));
+    contains(
+        insurer.check(token, &att, &qh, &challenge, 0),
+        "RootNotCurrent",
+    );
+    let e = zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*current).unwrap_err();
+    assert!(
+        matches!(e, VerifyError::Commitment(SourceError::NotCurrent { .. })),
+        "{e}"
+    );
+    // The cache keeps an accepted pair for its max_age: that is its documented rule.
+    zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*cached).unwrap();
+    assert!(insurer.check(token, &att, &qh, &challenge, 3600).unwrap());
+    zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*hour).unwrap();
+
+    // Soul-bound: no transfer, no approval.
+    contains(patient.transfer(token, new_address), "Soulbound");
+
+    // A suspended issuer's roots are refused, on chain and in Rust.
+    gas.push((
+        "suspend",
+        gov.suspend(hospital.backend_account(), "audit").unwrap(),
+    ));
+    contains(
+        insurer.check(token, &att, &qh, &challenge, 3600),
+        "IssuerNotAccredited",
+    );
+    let e = zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*hour).unwrap_err();
+    assert!(e.to_string().contains("not accredited"), "{e}");
+    contains(hospital.anchor(token, &rc, false), "NotAccreditedIssuer");
+    gov.accredit(hospital.backend_account(), "St. Example (reinstated)")
+        .unwrap();
+    assert!(insurer.check(token, &att, &qh, &challenge, 3600).unwrap());
+
+    // Recovery by 2 of 2 guardians: new owner, new identity; the old one is refused.
+    let new_id = Fr::from(5151u64);
+    contains(
+        stranger.propose_recovery(token, new_address, &new_id),
+        "NotGuardian",
+    );
+    gas.push((
+        "proposeRecovery (guardian 1 of 2)",
+        guardian1
+            .propose_recovery(token, new_address, &new_id)
+            .unwrap(),
+    ));
+    assert_eq!(gov.owner_of(token).unwrap(), patient.backend_account());
+    gas.push((
+        "approveRecovery (guardian 2 of 2: re-binds)",
+        guardian2
+            .approve_recovery(token, new_address, &new_id)
+            .unwrap(),
+    ));
+    assert_eq!(gov.owner_of(token).unwrap(), new_address);
+    assert_eq!(gov.token_of_commitment(&new_id).unwrap(), Some(token));
+    assert_eq!(gov.token_of_commitment(&fx.id.commitment()).unwrap(), None);
+    contains(
+        insurer.check(token, &att, &qh, &challenge, 3600),
+        "IdentityMismatch",
+    );
+    let e = zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*hour).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            VerifyError::Commitment(SourceError::UnknownIdentity { .. })
+        ),
+        "{e}"
+    );
+
+    // Revocation: the token is no longer active anywhere.
+    let other = hospital
+        .mint(stranger.backend_account(), &Fr::from(8080u64), &[], 0)
+        .unwrap();
+    hospital.anchor(other, &Fr::from(1u64), false).unwrap();
+    gas.push(("revoke", hospital.revoke(other).unwrap()));
+    assert_eq!(hospital.identity_commitment(other).unwrap(), None);
+    contains(
+        hospital.anchor(other, &Fr::from(2u64), false),
+        "InactiveIdentity",
+    );
+    let e = current
+        .check_commitment(&Fr::from(8080u64), &Fr::from(1u64))
+        .unwrap_err();
+    assert!(matches!(e, SourceError::Policy(_)), "{e}");
+
+    // Batch anchoring: gas per patient at 1, 10 and 100 patients in one transaction.
+    let mut tokens = vec![];
+    for i in 0..100u64 {
+        let p = Address::from_word(B256::from(U256::from(1000 + i)));
+        tokens.push(hospital.mint(p, &Fr::from(10_000 + i), &[], 0).unwrap());
+    }
+    for (n, label) in [
+        (1usize, "anchorBatch, 1 patient (per patient)"),
+        (10, "anchorBatch, 10 patients (per patient)"),
+        (100, "anchorBatch, 100 patients (per patient)"),
+    ] {
+        let items: Vec<_> = tokens[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, Fr::from(50_000 + (n * 1000 + i) as u64)))
+            .collect();
+        let g = hospital.anchor_batch(&items, false).unwrap();
+        gas.push((label, g / n as u64));
+        for (t, r) in [&items[0], &items[n - 1]] {
+            assert_eq!(gov.current_root(*t).unwrap(), Some(*r));
+        }
+    }
+    (d, gas)
+}
+
+/// Gas pinned per call (embedded revm; anvil must agree within 1%). A change to the
+/// contracts that moves one of these by more than 2% must update the pin and the README.
+const PINNED: &[(&str, u64)] = &[
+    ("deploy ExistsV1Verifier + registerCircuit", 514_399),
+    ("accredit", 72_064),
+    ("mint (2 guardians)", 263_006),
+    ("anchor", 105_112),
+    ("check, as a transaction (registries + pairing)", 285_775),
+    ("consume (check + spend the nullifier)", 310_720),
+    ("anchor (correction)", 87_664),
+    ("suspend", 32_000),
+    ("proposeRecovery (guardian 1 of 2)", 134_098),
+    ("approveRecovery (guardian 2 of 2: re-binds)", 155_766),
+    ("revoke", 30_434),
+    ("anchorBatch, 1 patient (per patient)", 105_923),
+    ("anchorBatch, 10 patients (per patient)", 76_635),
+    ("anchorBatch, 100 patients (per patient)", 73_892),
+];
+
+#[test]
+fn full_flow_on_anvil_and_on_the_embedded_chain() {
+    let fx = fixture();
+    // The committed verifier contract is generated from exactly these (test) keys.
+    let vk = fx.vkeys.get("exists-v1").unwrap();
+    let generated =
+        zkmed_verifier::export_solidity(vk.vk(), "ExistsV1Verifier", "exists-v1", vk.key_hash())
+            .unwrap();
+    let committed = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../contracts/generated/ExistsV1Verifier.sol"),
+    )
+    .unwrap();
+    assert_eq!(
+        generated, committed,
+        "regenerate with `zkmed export solidity` and recompile"
+    );
+
+    let (_, on_anvil) = flow(&OnAnvil(zkmed_chain::testing::anvil()), &fx);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chain.json");
+    let chain = Arc::new(Mutex::new(EmbeddedChain::open(&file).unwrap()));
+    let (d, embedded) = flow(&Embedded(chain.clone()), &fx);
+    drop(chain);
+    // A restart keeps the state.
+    let reopened = Embedded(Arc::new(Mutex::new(EmbeddedChain::open(&file).unwrap())));
+    let mut r = Registry::attach(reopened.account(0), d);
+    assert_eq!(
+        r.current_root(U256::from(1)).unwrap(),
+        Some(Fr::from(999u64))
+    );
+    assert_eq!(
+        r.token_of_commitment(&Fr::from(5151u64)).unwrap(),
+        Some(U256::from(1))
+    );
+    assert!(r.is_accredited(Address::repeat_byte(0x11)).unwrap());
+
+    println!("| call | gas (anvil) | gas (embedded revm) |\n|---|---|---|");
+    for ((call, a), (_, e)) in on_anvil.iter().zip(&embedded) {
+        println!("| {call} | {a} | {e} |");
+    }
+    for ((call, a), (_, e)) in on_anvil.iter().zip(&embedded) {
+        let diff = a.abs_diff(*e) as f64 / *e as f64;
+        assert!(diff < 0.01, "{call}: anvil {a} vs embedded {e}");
+    }
+    assert_eq!(
+        PINNED.len(),
+        embedded.len(),
+        "every measured call is pinned"
+    );
+    for (call, pinned) in PINNED {
+        let (_, e) = embedded.iter().find(|(c, _)| c == call).unwrap();
+        let diff = e.abs_diff(*pinned) as f64 / *pinned as f64;
+        assert!(diff < 0.02, "{call}: {e} gas, pinned {pinned}");
+    }
+}
+
+/// The generated verifier alone, called with raw words (what a caller that bypasses
+/// `AttestationVerifier` sends): the honest proof verifies; every public input shifted by
+/// `r` (the same value mod `r`), an answer other than 0 or 1, non-canonical or off-curve
+/// proof coordinates, and each input changed by one are all refused.
+#[test]
+fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
+    use ark_ff::{BigInteger, PrimeField};
+    use zkmed_chain::bindings::ExistsV1Verifier;
+    let fx = fixture();
+    let (_, att) = prove_transplant(&fx);
+    let mut chain = EmbeddedChain::in_memory();
+    let from = Address::repeat_byte(0x42);
+    let v = chain
+        .transact("deploy", from, None, ExistsV1Verifier::BYTECODE.clone())
+        .unwrap()
+        .created
+        .unwrap();
+    let (proof, input) = zkmed_verifier::evm_calldata(&att).unwrap();
+    let proof: [U256; 8] = proof.map(|s| s.parse().unwrap());
+    let input: [U256; 7] = input.map(|s| s.parse().unwrap());
+    let mut verify = |proof: [U256; 8], input: [U256; 7]| -> bool {
+        use alloy::sol_types::SolCall;
+        let c = ExistsV1Verifier::verifyProofCall { proof, input };
+        let out = chain
+            .call("verifyProof", v, c.abi_encode().into())
+            .expect("verifyProof returns false, never reverts");
+        ExistsV1Verifier::verifyProofCall::abi_decode_returns(&out).unwrap()
+    };
+    assert!(verify(proof, input), "the honest proof verifies");
+
+    let r = U256::from_be_slice(&Fr::MODULUS.to_bytes_be());
+    let q: U256 = "21888242871839275222246405745257275088696311157297823662689037894645226208583"
+        .parse()
+        .unwrap();
+    for i in 0..7 {
+        let mut aliased = input;
+        aliased[i] += r;
+        assert!(!verify(proof, aliased), "input {i} + r must be refused");
+        let mut off = input;
+        off[i] = if off[i] == U256::ZERO {
+            U256::from(1)
+        } else {
+            off[i] - U256::from(1)
+        };
+        assert!(!verify(proof, off), "input {i} changed must be refused");
+    }
+    let mut two = input;
+    two[6] = U256::from(2);
+    assert!(!verify(proof, two), "an answer of 2 is refused");
+    for i in 0..8 {
+        let mut shifted = proof;
+        shifted[i] += q;
+        assert!(
+            !verify(shifted, input),
+            "proof word {i} + q must be refused"
+        );
+        let mut bumped = proof;
+        bumped[i] += U256::from(1);
+        assert!(
+            !verify(bumped, input),
+            "proof word {i} + 1 (off the curve) refused"
+        );
+    }
+    // A.y replaced by q - A.y is -A: a valid point, but not the proof.
+    let mut neg = proof;
+    neg[1] = q - neg[1];
+    assert!(!verify(neg, input), "-A is refused");
+}
