@@ -727,7 +727,9 @@ fn cmd_chain(a: ChainArgs, json: bool) -> Result<()> {
                 .context("attestation REJECTED on chain")?;
             let gas = match consume_scope {
                 Some(scope) => {
-                    let scope = parse_field_arg("consume-scope", &scope)?;
+                    // The same mapping as `prove --scope` (the domain is the field, not the flag).
+                    let scope = zkmed_server::input::parse_field("scope", &scope)
+                        .map_err(|e| anyhow!("--consume-scope: {e}"))?;
                     Some(
                         r.consume(token, &att, &qh, &challenge, &scope, within)
                             .context("attestation REJECTED on chain")?,

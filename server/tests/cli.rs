@@ -437,6 +437,70 @@ fn chain_commands_and_verification_against_the_chain() {
     let v = json(&ok(&verify(&["--chain-dir", &dir])));
     assert_eq!(v["valid"], true);
 
+    // On chain: install the generated verifier (governance), check read-only, then consume
+    // the nullifier once in the proof's scope.
+    let artifact = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contracts/artifacts/ExistsV1Verifier.json"
+    );
+    let check = |extra: &[&str]| {
+        let mut a = vec![
+            "check",
+            "--token",
+            "1",
+            "--attestation",
+            &att,
+            "--predicate",
+            "has-organ-transplant",
+        ];
+        a.extend_from_slice(extra);
+        chain(&a)
+    };
+    assert!(err(&check(&["--challenge", "text:n1"])).contains("UnknownCircuit"));
+    let e = err(&chain(&[
+        "--as",
+        hospital,
+        "install-verifier",
+        "--artifact",
+        artifact,
+    ]));
+    assert!(e.contains("OwnableUnauthorizedAccount"), "{e}");
+    let e = err(&chain(&["install-verifier", "--artifact", bundle]));
+    assert!(e.contains("not a compile.mjs artifact"), "{e}");
+    let i = json(&ok(&chain(&["install-verifier", "--artifact", artifact])));
+    assert!(i["gas"].as_u64().unwrap() > 100_000, "{i}");
+    let c = json(&ok(&check(&["--challenge", "text:n1"])));
+    assert_eq!(c["valid"], true);
+    assert_eq!(c["answer"], true);
+    assert_eq!(c["consumed"], false);
+    let e = err(&check(&["--challenge", "text:n2"]));
+    assert!(
+        e.contains("REJECTED on chain") && e.contains("ChallengeMismatch"),
+        "{e}"
+    );
+    let e = err(&check(&[
+        "--challenge",
+        "text:n1",
+        "--consume-scope",
+        "text:other",
+    ]));
+    assert!(e.contains("ScopeMismatch"), "{e}");
+    let c = json(&ok(&check(&[
+        "--challenge",
+        "text:n1",
+        "--consume-scope",
+        "text:default",
+    ])));
+    assert_eq!(c["consumed"], true);
+    assert!(c["gas"].as_u64().unwrap() > 200_000, "{c}");
+    let e = err(&check(&[
+        "--challenge",
+        "text:n1",
+        "--consume-scope",
+        "text:default",
+    ]));
+    assert!(e.contains("NullifierSpent"), "{e}");
+
     // A correction: refused under "current", accepted within an hour.
     ok(&chain(&[
         "--as",
