@@ -26,3 +26,8 @@ alloy::sol!(
     ExistsV1Verifier,
     "../contracts/artifacts/ExistsV1Verifier.json"
 );
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    Scan64V1Verifier,
+    "../contracts/artifacts/Scan64V1Verifier.json"
+);

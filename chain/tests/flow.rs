@@ -479,3 +479,88 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     neg[1] = q - neg[1];
     assert!(!verify(neg, input), "-A is refused");
 }
+
+/// The committed `scan64-v1` verifier is exactly the generator's output for its (test) key,
+/// and it verifies a real `scan64-v1` proof on chain (a "no": the fixture patient has a
+/// chronic condition); the flipped answer is refused, and so is the proof presented to the
+/// `exists-v1` verifier.
+#[test]
+fn scan64_verifier_matches_its_key_and_verifies_a_real_proof() {
+    use alloy::sol_types::SolCall;
+    use zkmed_chain::bindings::{ExistsV1Verifier, Scan64V1Verifier};
+    let fx = fixture();
+    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Scan64]);
+    let vkeys = KeySet::load_manifest_dir(keys.dir()).unwrap();
+    let vk = vkeys.get("scan64-v1").unwrap();
+    let generated =
+        zkmed_verifier::export_solidity(vk.vk(), "Scan64V1Verifier", "scan64-v1", vk.key_hash())
+            .unwrap();
+    let committed = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../contracts/generated/Scan64V1Verifier.sol"),
+    )
+    .unwrap();
+    assert_eq!(
+        generated, committed,
+        "regenerate with `zkmed export solidity` and recompile"
+    );
+
+    let query = zkmed_core::predicates::get("no-chronic-conditions")
+        .unwrap()
+        .instantiate(
+            &Default::default(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        )
+        .unwrap();
+    let (challenge, scope) = challenge_and_scope();
+    let att = zkmed_prover::prove(
+        &keys,
+        &ProveRequest {
+            opening: &fx.opening,
+            identity: &fx.id,
+            query: &query,
+            challenge,
+            scope,
+        },
+        &mut rand::rngs::OsRng,
+    )
+    .unwrap()
+    .attestation;
+    assert_eq!(att.circuit, "scan64-v1");
+    assert!(
+        !att.public.answer,
+        "the fixture patient has a chronic condition"
+    );
+
+    let mut chain = EmbeddedChain::in_memory();
+    let from = Address::repeat_byte(0x42);
+    let mut deploy = |code: &alloy::primitives::Bytes| {
+        chain
+            .transact("deploy", from, None, code.clone())
+            .unwrap()
+            .created
+            .unwrap()
+    };
+    let (scan, exists) = (
+        deploy(&Scan64V1Verifier::BYTECODE),
+        deploy(&ExistsV1Verifier::BYTECODE),
+    );
+    let (proof, input) = zkmed_verifier::evm_calldata(&att).unwrap();
+    let proof: [U256; 8] = proof.map(|s| s.parse().unwrap());
+    let input: [U256; 7] = input.map(|s| s.parse().unwrap());
+    let mut verify = |at: Address, input: [U256; 7]| -> bool {
+        let c = Scan64V1Verifier::verifyProofCall { proof, input };
+        let out = chain
+            .call("verifyProof", at, c.abi_encode().into())
+            .unwrap();
+        Scan64V1Verifier::verifyProofCall::abi_decode_returns(&out).unwrap()
+    };
+    assert!(verify(scan, input), "the honest scan64-v1 proof verifies");
+    let mut flipped = input;
+    flipped[6] = U256::from(1);
+    assert!(!verify(scan, flipped), "the flipped answer is refused");
+    assert!(
+        !verify(exists, input),
+        "another circuit's verifier refuses it"
+    );
+}
