@@ -139,12 +139,11 @@ impl EmbeddedChain {
     /// An EVM over this chain's state, at its current block, with wall-clock block time.
     fn evm(
         &mut self,
-    ) -> impl ExecuteEvm<
+    ) -> impl ExecuteCommitEvm<
         Tx = TxEnv,
         ExecutionResult = ExecutionResult,
         Error = revm::context_interface::result::EVMError<std::convert::Infallible>,
-    > + ExecuteCommitEvm
-           + '_ {
+    > + '_ {
         let (block, ts) = (self.block, now());
         Context::mainnet()
             .modify_cfg_chained(|c| {
