@@ -86,7 +86,12 @@ impl RpcBackend {
         let signer: PrivateKeySigner = private_key
             .trim()
             .parse()
-            .map_err(|e| ChainError::Invalid(format!("private key: {e}")))?;
+            // The parser's own message can quote part of the key: never echo it.
+            .map_err(|_| {
+                ChainError::Invalid(
+                    "private key: not a secp256k1 secret key (32 bytes of hex)".into(),
+                )
+            })?;
         let account = signer.address();
         Self::start(rpc_url, Some(signer), account)
     }

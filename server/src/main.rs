@@ -569,7 +569,7 @@ fn chain_source(
     })
 }
 
-fn cmd_chain(a: ChainArgs, json: bool) -> Result<()> {
+fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
     use zkmed_chain::backend::{AnyBackend, EmbeddedBackend, Registry, RpcBackend};
     use zkmed_chain::embedded::EmbeddedChain;
     use zkmed_chain::Deployment;
@@ -580,11 +580,14 @@ fn cmd_chain(a: ChainArgs, json: bool) -> Result<()> {
     let deployment_file = deployment_file(a.rpc.as_deref(), &a.data_dir);
     let backend = match &a.rpc {
         Some(url) => {
-            let key = a
-                .key
-                .as_deref()
-                .ok_or_else(|| anyhow!("--rpc needs --key (or ZKMED_CHAIN_KEY)"))?;
-            AnyBackend::Rpc(RpcBackend::connect(url, key)?)
+            // The signing key lives on in the signer (zeroized on drop); this copy is
+            // wiped as soon as the signer is built.
+            let key = zeroize::Zeroizing::new(
+                a.key
+                    .take()
+                    .ok_or_else(|| anyhow!("--rpc needs --key (or ZKMED_CHAIN_KEY)"))?,
+            );
+            AnyBackend::Rpc(RpcBackend::connect(url, &key)?)
         }
         None => {
             let chain = EmbeddedChain::open(&a.data_dir.join("embedded-chain.json"))?;

@@ -614,6 +614,24 @@ fn chain_commands_and_verification_against_the_chain() {
         &["chain", "--data-dir", &dir, "--rpc", &url, "deploy"],
     ));
     assert!(e.contains("--rpc needs --key"), "{e}");
+    // A malformed key is refused without being echoed.
+    let e = err(&zkmed(
+        k,
+        &[
+            "chain",
+            "--data-dir",
+            &dir,
+            "--rpc",
+            &url,
+            "--key",
+            "0xdeadbeefz0123",
+            "deploy",
+        ],
+    ));
+    assert!(
+        e.contains("not a secp256k1 secret key") && !e.contains("deadbeef"),
+        "{e}"
+    );
     ok(&rpc(0, &["deploy"]));
     let h = node.addresses()[1].to_string();
     ok(&rpc(
