@@ -234,7 +234,7 @@ fn mutate(v: &mut Value, path: &[usize], seed: u64) {
             }
             Value::Object(o) if !o.is_empty() => {
                 let key = o.keys().nth(c % o.len()).unwrap().clone();
-                if seed % 5 == 0 && rest.is_empty() {
+                if seed.is_multiple_of(5) && rest.is_empty() {
                     o.remove(&key);
                     return;
                 }

@@ -15,6 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// A job file and what was read from it.
+type JobFile = (PathBuf, Result<Job, JobStoreError>);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
@@ -106,7 +109,8 @@ impl JobStore {
         self.dir.join(format!("{id}.json"))
     }
 
-    fn all(&self) -> Result<Vec<(PathBuf, Result<Job, JobStoreError>)>, JobStoreError> {
+    /// Every job file, each with its job or why it could not be read.
+    fn all(&self) -> Result<Vec<JobFile>, JobStoreError> {
         let io = |source| JobStoreError::Io {
             path: self.dir.display().to_string(),
             source,

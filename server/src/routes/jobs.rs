@@ -93,31 +93,34 @@ pub async fn submit(
         state.jobs.clone(),
     );
     // Jobs have no deadline and are never cancelled: they run to the end (or to a restart,
-    // which reports them as interrupted).
-    let _ = state
-        .pool
-        .spawn(slot, Arc::new(AtomicBool::new(false)), move || {
-            if let Err(e) = jobs.update(id, |j| j.status = JobStatus::Running) {
-                tracing::error!(job = %id, error = %e, "cannot record job start");
-            }
-            let outcome = prove_input(&keys, &metrics, input);
-            let saved = jobs.update(id, |j| match outcome {
-                Ok(r) => {
-                    j.status = JobStatus::Done;
-                    j.answer = Some(r.answer);
-                    j.circuit = Some(r.circuit);
-                    j.prove_ms = Some(r.prove_ms);
-                    j.attestation = Some(r.attestation);
+    // which reports them as interrupted). Nobody waits for the result here (the job file
+    // records it), so the pool's completion receiver is dropped on purpose.
+    drop(
+        state
+            .pool
+            .spawn(slot, Arc::new(AtomicBool::new(false)), move || {
+                if let Err(e) = jobs.update(id, |j| j.status = JobStatus::Running) {
+                    tracing::error!(job = %id, error = %e, "cannot record job start");
                 }
-                Err(e) => {
-                    j.status = JobStatus::Failed;
-                    j.error = Some(format!("{} ({})", e, prove_status(&e).1));
+                let outcome = prove_input(&keys, &metrics, input);
+                let saved = jobs.update(id, |j| match outcome {
+                    Ok(r) => {
+                        j.status = JobStatus::Done;
+                        j.answer = Some(r.answer);
+                        j.circuit = Some(r.circuit);
+                        j.prove_ms = Some(r.prove_ms);
+                        j.attestation = Some(r.attestation);
+                    }
+                    Err(e) => {
+                        j.status = JobStatus::Failed;
+                        j.error = Some(format!("{} ({})", e, prove_status(&e).1));
+                    }
+                });
+                if let Err(e) = saved {
+                    tracing::error!(job = %id, error = %e, "cannot record job result");
                 }
-            });
-            if let Err(e) = saved {
-                tracing::error!(job = %id, error = %e, "cannot record job result");
-            }
-        });
+            }),
+    );
     let location = format!("/v1/jobs/{id}");
     Ok(HttpResponse::Accepted()
         .insert_header((LOCATION, location.clone()))
