@@ -87,6 +87,39 @@ fn challenge_and_scope() -> (Fr, Fr) {
     (Fr::from(777u64), Fr::from(31u64))
 }
 
+/// A real proof of the named predicate about the fixture patient, with `keys`.
+fn prove_named(
+    keys: &zkmed_prover::KeyStore,
+    fx: &Fixture,
+    predicate: &str,
+) -> (
+    zkmed_core::query::Query,
+    zkmed_core::attestation::Attestation,
+) {
+    let query = zkmed_core::predicates::get(predicate)
+        .unwrap()
+        .instantiate(
+            &Default::default(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        )
+        .unwrap();
+    let (challenge, scope) = challenge_and_scope();
+    let att = zkmed_prover::prove(
+        keys,
+        &ProveRequest {
+            opening: &fx.opening,
+            identity: &fx.id,
+            query: &query,
+            challenge,
+            scope,
+        },
+        &mut rand::rngs::OsRng,
+    )
+    .unwrap()
+    .attestation;
+    (query, att)
+}
+
 /// A real `exists-v1` proof that the fixture patient had an organ transplant.
 fn prove_transplant(
     fx: &Fixture,
@@ -94,28 +127,25 @@ fn prove_transplant(
     zkmed_core::query::Query,
     zkmed_core::attestation::Attestation,
 ) {
-    let query = zkmed_core::predicates::get("has-organ-transplant")
-        .unwrap()
-        .instantiate(
-            &Default::default(),
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        )
-        .unwrap();
-    let att = zkmed_prover::prove(
-        &fx.keys,
-        &ProveRequest {
-            opening: &fx.opening,
-            identity: &fx.id,
-            query: &query,
-            challenge: challenge_and_scope().0,
-            scope: challenge_and_scope().1,
-        },
-        &mut rand::rngs::OsRng,
-    )
-    .unwrap()
-    .attestation;
+    let (query, att) = prove_named(&fx.keys, fx, "has-organ-transplant");
     assert!(att.public.answer);
     (query, att)
+}
+
+/// The committed `contracts/generated/<name>.sol` is exactly what the generator writes for
+/// `circuit`'s (test) verifying key.
+fn assert_committed_verifier(vkeys: &KeySet, circuit: &str, name: &str) {
+    let vk = vkeys.get(circuit).unwrap();
+    let generated = zkmed_verifier::export_solidity(vk.vk(), name, circuit, vk.key_hash()).unwrap();
+    let committed = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../contracts/generated/{name}.sol")),
+    )
+    .unwrap();
+    assert_eq!(
+        generated, committed,
+        "regenerate {name} with `zkmed export solidity` and recompile"
+    );
 }
 
 fn contains(e: impl std::fmt::Debug, what: &str) {
@@ -357,19 +387,7 @@ const PINNED: &[(&str, u64)] = &[
 fn full_flow_on_anvil_and_on_the_embedded_chain() {
     let fx = fixture();
     // The committed verifier contract is generated from exactly these (test) keys.
-    let vk = fx.vkeys.get("exists-v1").unwrap();
-    let generated =
-        zkmed_verifier::export_solidity(vk.vk(), "ExistsV1Verifier", "exists-v1", vk.key_hash())
-            .unwrap();
-    let committed = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../contracts/generated/ExistsV1Verifier.sol"),
-    )
-    .unwrap();
-    assert_eq!(
-        generated, committed,
-        "regenerate with `zkmed export solidity` and recompile"
-    );
+    assert_committed_verifier(&fx.vkeys, "exists-v1", "ExistsV1Verifier");
 
     let (_, on_anvil) = flow(&OnAnvil(zkmed_chain::testing::anvil()), &fx);
 
@@ -491,41 +509,8 @@ fn scan64_verifier_matches_its_key_and_verifies_a_real_proof() {
     let fx = fixture();
     let keys = zkmed_prover::testing::test_keys(&[CircuitId::Scan64]);
     let vkeys = KeySet::load_manifest_dir(keys.dir()).unwrap();
-    let vk = vkeys.get("scan64-v1").unwrap();
-    let generated =
-        zkmed_verifier::export_solidity(vk.vk(), "Scan64V1Verifier", "scan64-v1", vk.key_hash())
-            .unwrap();
-    let committed = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../contracts/generated/Scan64V1Verifier.sol"),
-    )
-    .unwrap();
-    assert_eq!(
-        generated, committed,
-        "regenerate with `zkmed export solidity` and recompile"
-    );
-
-    let query = zkmed_core::predicates::get("no-chronic-conditions")
-        .unwrap()
-        .instantiate(
-            &Default::default(),
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        )
-        .unwrap();
-    let (challenge, scope) = challenge_and_scope();
-    let att = zkmed_prover::prove(
-        &keys,
-        &ProveRequest {
-            opening: &fx.opening,
-            identity: &fx.id,
-            query: &query,
-            challenge,
-            scope,
-        },
-        &mut rand::rngs::OsRng,
-    )
-    .unwrap()
-    .attestation;
+    assert_committed_verifier(&vkeys, "scan64-v1", "Scan64V1Verifier");
+    let (_, att) = prove_named(&keys, &fx, "no-chronic-conditions");
     assert_eq!(att.circuit, "scan64-v1");
     assert!(
         !att.public.answer,
