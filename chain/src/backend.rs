@@ -39,6 +39,20 @@ impl EmbeddedBackend {
         EmbeddedBackend { chain, account }
     }
 
+    /// Opens the chain stored in `dir` ([`EmbeddedChain::FILE`]), acting as `account`.
+    pub fn open(dir: &std::path::Path, account: Address) -> Result<Self, ChainError> {
+        let chain = EmbeddedChain::open(&dir.join(EmbeddedChain::FILE))?;
+        Ok(Self::new(
+            std::sync::Arc::new(std::sync::Mutex::new(chain)),
+            account,
+        ))
+    }
+
+    /// Another account on the same chain.
+    pub fn as_account(&self, account: Address) -> Self {
+        Self::new(self.chain.clone(), account)
+    }
+
     fn chain(&self) -> Result<std::sync::MutexGuard<'_, EmbeddedChain>, ChainError> {
         self.chain
             .lock()

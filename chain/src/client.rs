@@ -15,6 +15,33 @@ pub struct Deployment {
     pub verifier: Address,
 }
 
+impl Deployment {
+    /// Reads the addresses `zkmed chain deploy` wrote to `file`.
+    pub fn load(file: &std::path::Path) -> Result<Deployment, ChainError> {
+        let bytes = std::fs::read(file)
+            .map_err(|e| ChainError::Invalid(format!("deployment file {}: {e}", file.display())))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ChainError::Invalid(format!(
+                "deployment file {}: not a deployment (from `zkmed chain deploy`): {e}",
+                file.display()
+            ))
+        })
+    }
+
+    /// Writes the addresses to `file` (creating its directory).
+    pub fn save(&self, file: &std::path::Path) -> Result<(), ChainError> {
+        let io = |e: std::io::Error| {
+            ChainError::Invalid(format!("deployment file {}: {e}", file.display()))
+        };
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| ChainError::Invalid(e.to_string()))?;
+        std::fs::write(file, text).map_err(io)
+    }
+}
+
 /// A field element as a `uint256`.
 pub fn fr_to_u256(x: &Fr) -> U256 {
     U256::from_be_slice(&x.into_bigint().to_bytes_be())

@@ -73,6 +73,9 @@ fn now() -> u64 {
 }
 
 impl EmbeddedChain {
+    /// The chain's file name inside a data directory.
+    pub const FILE: &'static str = "embedded-chain.json";
+
     /// A fresh chain kept only in memory.
     pub fn in_memory() -> EmbeddedChain {
         EmbeddedChain {

@@ -34,6 +34,24 @@ pub enum Freshness {
     Within(u64),
 }
 
+impl Freshness {
+    /// From the contracts' `window` (seconds; 0: the current root only).
+    pub fn from_window_s(s: u64) -> Freshness {
+        match s {
+            0 => Freshness::Current,
+            s => Freshness::Within(s),
+        }
+    }
+
+    /// As the contracts' `window` (seconds; 0: the current root only).
+    pub fn window_s(self) -> u64 {
+        match self {
+            Freshness::Current => 0,
+            Freshness::Within(s) => s,
+        }
+    }
+}
+
 /// The chain-backed commitment source, over any [`Backend`]: a node over JSON-RPC
 /// ([`ChainCommitments`]) or the embedded chain. The verifier does not know which.
 pub struct RegistryCommitments<B: Backend + Send> {
@@ -90,12 +108,8 @@ impl<B: Backend + Send> RegistryCommitments<B> {
                 "identity token {token} is revoked or no longer holds this identity commitment"
             )));
         }
-        let window = match self.freshness {
-            Freshness::Current => 0,
-            Freshness::Within(s) => s,
-        };
         let (ok, issuer) = r
-            .was_current_within(token, rc, window)
+            .was_current_within(token, rc, self.freshness.window_s())
             .map_err(unavailable)?;
         if !ok {
             let current = r.current_root(token).map_err(unavailable)?;

@@ -527,11 +527,13 @@ fn deployment_file(rpc: Option<&str>, dir: &Path) -> PathBuf {
 }
 
 fn read_deployment(file: &Path) -> Result<zkmed_chain::Deployment> {
-    serde_json::from_slice(
-        &std::fs::read(file)
-            .with_context(|| format!("{} (run `zkmed chain deploy` first)", file.display()))?,
-    )
-    .with_context(|| format!("{}", file.display()))
+    if !file.exists() {
+        bail!(
+            "{}: no deployment (run `zkmed chain deploy` first)",
+            file.display()
+        );
+    }
+    Ok(zkmed_chain::Deployment::load(file)?)
 }
 
 /// The chain-backed commitment source `zkmed verify` checks against.
@@ -542,10 +544,7 @@ fn chain_source(
 ) -> Result<Box<dyn zkmed_verifier::CommitmentSource>> {
     use zkmed_chain::backend::{Address, EmbeddedBackend, Registry};
     let d = read_deployment(&deployment_file(rpc, dir))?;
-    let freshness = match within {
-        Some(s) => zkmed_chain::Freshness::Within(s),
-        None => zkmed_chain::Freshness::Current,
-    };
+    let freshness = zkmed_chain::Freshness::from_window_s(within.unwrap_or(0));
     Ok(match rpc {
         Some(url) => Box::new(zkmed_chain::ChainCommitments::connect(
             url,
@@ -554,12 +553,7 @@ fn chain_source(
             std::time::Duration::ZERO,
         )?),
         None => {
-            let chain =
-                zkmed_chain::embedded::EmbeddedChain::open(&dir.join("embedded-chain.json"))?;
-            let reader = EmbeddedBackend::new(
-                std::sync::Arc::new(std::sync::Mutex::new(chain)),
-                Address::ZERO,
-            );
+            let reader = EmbeddedBackend::open(dir, Address::ZERO)?;
             Box::new(zkmed_chain::RegistryCommitments::new(
                 Registry::attach(reader, d),
                 freshness,
@@ -571,7 +565,6 @@ fn chain_source(
 
 fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
     use zkmed_chain::backend::{AnyBackend, EmbeddedBackend, Registry, RpcBackend};
-    use zkmed_chain::embedded::EmbeddedChain;
     use zkmed_chain::Deployment;
     let addr = |s: &str, what: &str| -> Result<zkmed_chain::backend::Address> {
         s.parse()
@@ -589,22 +582,15 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
             );
             AnyBackend::Rpc(RpcBackend::connect(url, &key)?)
         }
-        None => {
-            let chain = EmbeddedChain::open(&a.data_dir.join("embedded-chain.json"))?;
-            AnyBackend::Embedded(EmbeddedBackend::new(
-                std::sync::Arc::new(std::sync::Mutex::new(chain)),
-                addr(&a.as_account, "as")?,
-            ))
-        }
+        None => AnyBackend::Embedded(EmbeddedBackend::open(
+            &a.data_dir,
+            addr(&a.as_account, "as")?,
+        )?),
     };
     let fr = |s: &str, what: &str| parse_fr(s).with_context(|| format!("--{what}"));
     if let ChainCmd::Deploy = a.cmd {
         let r = Registry::deploy(backend)?;
-        std::fs::create_dir_all(&a.data_dir)?;
-        std::fs::write(
-            &deployment_file,
-            serde_json::to_string_pretty(&r.deployment)?,
-        )?;
+        r.deployment.save(&deployment_file)?;
         out_line(json, serde_json::to_value(r.deployment)?, || {
             format!(
                 "deployed (governance {}):\n{}",
@@ -1213,26 +1199,17 @@ fn demo_chain(
     u64,
 )> {
     use zkmed_chain::backend::{Address, EmbeddedBackend, Registry};
-    use zkmed_chain::embedded::EmbeddedChain;
-    let chain = std::sync::Arc::new(std::sync::Mutex::new(EmbeddedChain::open(
-        &dir.join("embedded-chain.json"),
-    )?));
-    let gov = EmbeddedBackend::new(chain.clone(), Address::repeat_byte(0x01));
-    let hospital = EmbeddedBackend::new(chain.clone(), Address::repeat_byte(0x02));
-    let deployment_file = dir.join("deployment.json");
-    let deployment = match std::fs::read(&deployment_file) {
-        Ok(b) => {
-            serde_json::from_slice(&b).with_context(|| format!("{}", deployment_file.display()))?
-        }
-        Err(_) => {
-            let mut g = Registry::deploy(gov)?;
-            g.accredit(hospital.account, "zkmed demo hospital")?;
-            std::fs::write(
-                &deployment_file,
-                serde_json::to_string_pretty(&g.deployment)?,
-            )?;
-            g.deployment
-        }
+    let gov = EmbeddedBackend::open(dir, Address::repeat_byte(0x01))?;
+    let hospital = gov.as_account(Address::repeat_byte(0x02));
+    let reader = gov.as_account(Address::repeat_byte(0x03));
+    let deployment_file = deployment_file(None, dir);
+    let deployment = if deployment_file.exists() {
+        zkmed_chain::Deployment::load(&deployment_file)?
+    } else {
+        let mut g = Registry::deploy(gov)?;
+        g.accredit(hospital.account, "zkmed demo hospital")?;
+        g.deployment.save(&deployment_file)?;
+        g.deployment
     };
     let mut h = Registry::attach(hospital, deployment);
     // The patient's address: any fresh one (the demo's identity is new on every run).
@@ -1241,13 +1218,9 @@ fn demo_chain(
     let patient = Address::from_slice(&bytes[12..]);
     let token = h.mint(patient, idc, &[], 0)?;
     let gas = h.anchor(token, commitment, false)?;
-    let reader = Registry::attach(
-        EmbeddedBackend::new(chain, Address::repeat_byte(0x03)),
-        deployment,
-    );
     Ok((
         zkmed_chain::RegistryCommitments::new(
-            reader,
+            Registry::attach(reader, deployment),
             zkmed_chain::Freshness::Current,
             std::time::Duration::ZERO,
         ),

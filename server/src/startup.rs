@@ -266,18 +266,9 @@ fn spawn_preload(keys: Arc<KeyStore>, preload: Vec<CircuitId>, readiness: Arc<Mu
 fn open_chain(
     c: &crate::config::ChainSettings,
 ) -> Result<Arc<dyn zkmed_verifier::CommitmentSource>, StartError> {
-    let file = c.deployment.display();
-    let bytes = std::fs::read(&c.deployment)
-        .map_err(|e| StartError::Chain(format!("deployment file {file}: {e}")))?;
-    let d: zkmed_chain::Deployment = serde_json::from_slice(&bytes).map_err(|e| {
-        StartError::Chain(format!(
-            "deployment file {file}: not a deployment (from `zkmed chain deploy`): {e}"
-        ))
-    })?;
-    let freshness = match c.within_s {
-        0 => zkmed_chain::Freshness::Current,
-        s => zkmed_chain::Freshness::Within(s),
-    };
+    let d = zkmed_chain::Deployment::load(&c.deployment)
+        .map_err(|e| StartError::Chain(e.to_string()))?;
+    let freshness = zkmed_chain::Freshness::from_window_s(c.within_s);
     let source = zkmed_chain::ChainCommitments::connect(
         &c.rpc,
         d,
