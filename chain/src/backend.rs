@@ -698,6 +698,176 @@ impl<B: Backend> Registry<B> {
     }
 }
 
+/// A verifier's registered request: the question, challenge and scope its attestations
+/// must answer, for one circuit (`checkPrepared`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub circuit: String,
+    pub query_hash: Fr,
+    pub challenge: Fr,
+    pub scope: Fr,
+}
+
+impl Request {
+    fn circuit_id(&self) -> alloy::primitives::B256 {
+        alloy::primitives::keccak256(self.circuit.as_bytes())
+    }
+
+    /// The request's id on chain: `keccak256(abi.encode(circuit, queryHash, challenge, scope))`.
+    pub fn id(&self) -> alloy::primitives::B256 {
+        use alloy::sol_types::SolValue;
+        alloy::primitives::keccak256(
+            (
+                self.circuit_id(),
+                fr_to_u256(&self.query_hash),
+                fr_to_u256(&self.challenge),
+                fr_to_u256(&self.scope),
+            )
+                .abi_encode(),
+        )
+    }
+}
+
+/// Prepared checks: one scalar multiplication per verification (see `AttestationVerifier`
+/// and `docs/chain.md`).
+impl<B: Backend> Registry<B> {
+    /// Registers `request` (anyone may); returns the gas used.
+    pub fn register_request(&mut self, request: &Request) -> Result<u64, ChainError> {
+        let to = self.deployment.verifier;
+        self.tx(
+            "registerRequest",
+            to,
+            AttestationVerifier::registerRequestCall {
+                circuit: request.circuit_id(),
+                queryHash: fr_to_u256(&request.query_hash),
+                challenge: fr_to_u256(&request.challenge),
+                scope: fr_to_u256(&request.scope),
+            },
+        )
+    }
+
+    /// Snapshots `token` for `circuit` (anyone may): the registries are checked now; returns
+    /// the gas used.
+    pub fn prepare(&mut self, token: U256, circuit: &str) -> Result<u64, ChainError> {
+        let to = self.deployment.verifier;
+        self.tx(
+            "prepare",
+            to,
+            AttestationVerifier::prepareCall {
+                tokenId: token,
+                circuit: alloy::primitives::keccak256(circuit.as_bytes()),
+            },
+        )
+    }
+
+    /// The contract's view of `att` as a prepared attestation for `request`: the token's
+    /// and the request's terms as the chain computes them now.
+    fn prepared_attestation(
+        &mut self,
+        token: U256,
+        att: &Attestation,
+        request: &Request,
+    ) -> Result<AttestationVerifier::PreparedAttestation, ChainError> {
+        let full = to_contract_attestation(att)?;
+        let to = self.deployment.verifier;
+        let token_term = self.read(
+            "tokenTerm",
+            to,
+            AttestationVerifier::tokenTermCall {
+                tokenId: token,
+                circuit: full.circuit,
+            },
+        )?;
+        let request_term = self.read(
+            "requestTerm",
+            to,
+            AttestationVerifier::requestTermCall {
+                circuit: request.circuit_id(),
+                queryHash: fr_to_u256(&request.query_hash),
+                challenge: fr_to_u256(&request.challenge),
+                scope: fr_to_u256(&request.scope),
+            },
+        )?;
+        Ok(AttestationVerifier::PreparedAttestation {
+            circuit: full.circuit,
+            request: request.id(),
+            tokenTerm: token_term,
+            requestTerm: request_term,
+            nullifier: full.nullifier,
+            answer: full.answer,
+            proof: full.proof,
+        })
+    }
+
+    /// The read-only prepared check of `att` for `token` and `request`, against a snapshot
+    /// at most `window_s` seconds old: `Ok(answer)` or the contract's reason (`NotPrepared`,
+    /// `SnapshotTooOld`, `UnknownRequest`, `InvalidProof`, ...).
+    pub fn check_prepared(
+        &mut self,
+        token: U256,
+        att: &Attestation,
+        request: &Request,
+        window_s: u64,
+    ) -> Result<bool, ChainError> {
+        let a = self.prepared_attestation(token, att, request)?;
+        let to = self.deployment.verifier;
+        self.read(
+            "checkPrepared",
+            to,
+            AttestationVerifier::checkPreparedCall {
+                tokenId: token,
+                a,
+                window: window_s,
+            },
+        )
+    }
+
+    /// `check_prepared` sent as a transaction; returns the gas used.
+    pub fn check_prepared_as_transaction(
+        &mut self,
+        token: U256,
+        att: &Attestation,
+        request: &Request,
+        window_s: u64,
+    ) -> Result<u64, ChainError> {
+        let a = self.prepared_attestation(token, att, request)?;
+        let to = self.deployment.verifier;
+        self.tx(
+            "checkPrepared",
+            to,
+            AttestationVerifier::checkPreparedCall {
+                tokenId: token,
+                a,
+                window: window_s,
+            },
+        )
+    }
+
+    /// `check_prepared`, then spend the nullifier in the request's scope; returns the gas.
+    pub fn consume_prepared(
+        &mut self,
+        token: U256,
+        att: &Attestation,
+        request: &Request,
+        window_s: u64,
+    ) -> Result<u64, ChainError> {
+        let a = self.prepared_attestation(token, att, request)?;
+        let to = self.deployment.verifier;
+        self.tx(
+            "consumePrepared",
+            to,
+            AttestationVerifier::consumePreparedCall {
+                tokenId: token,
+                a,
+                queryHash: fr_to_u256(&request.query_hash),
+                challenge: fr_to_u256(&request.challenge),
+                scope: fr_to_u256(&request.scope),
+                window: window_s,
+            },
+        )
+    }
+}
+
 /// Either backend, chosen at run time (`--rpc URL` or the embedded default).
 pub enum AnyBackend {
     Rpc(RpcBackend),

@@ -11,7 +11,7 @@ use alloy::primitives::{Address, B256, U256};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use zkmed_chain::backend::{Backend, EmbeddedBackend, Registry, RpcBackend};
+use zkmed_chain::backend::{Backend, EmbeddedBackend, Registry, Request, RpcBackend};
 use zkmed_chain::embedded::EmbeddedChain;
 use zkmed_chain::{ChainCommitments, Deployment, Freshness, RegistryCommitments};
 use zkmed_circuits::CircuitId;
@@ -96,6 +96,21 @@ fn prove_named(
     zkmed_core::query::Query,
     zkmed_core::attestation::Attestation,
 ) {
+    let (challenge, scope) = challenge_and_scope();
+    prove_in_scope(keys, fx, predicate, challenge, scope)
+}
+
+/// `prove_named` for another challenge and scope.
+fn prove_in_scope(
+    keys: &zkmed_prover::KeyStore,
+    fx: &Fixture,
+    predicate: &str,
+    challenge: Fr,
+    scope: Fr,
+) -> (
+    zkmed_core::query::Query,
+    zkmed_core::attestation::Attestation,
+) {
     let query = zkmed_core::predicates::get(predicate)
         .unwrap()
         .instantiate(
@@ -103,7 +118,6 @@ fn prove_named(
             chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
         )
         .unwrap();
-    let (challenge, scope) = challenge_and_scope();
     let att = zkmed_prover::prove(
         keys,
         &ProveRequest {
@@ -227,6 +241,90 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
         "ScopeMismatch",
     );
 
+    // Prepared checks: the token's and the request's part of vk_x precomputed on chain,
+    // one scalar multiplication per check.
+    let request = Request {
+        circuit: "exists-v1".into(),
+        query_hash: qh,
+        challenge,
+        scope,
+    };
+    contains(
+        insurer.check_prepared(token, &att, &request, 3600),
+        "UnknownRequest",
+    );
+    gas.push((
+        "registerRequest",
+        insurer.register_request(&request).unwrap(),
+    ));
+    contains(
+        insurer.check_prepared(token, &att, &request, 3600),
+        "NotPrepared",
+    );
+    gas.push(("prepare", stranger.prepare(token, "exists-v1").unwrap()));
+    assert!(insurer.check_prepared(token, &att, &request, 3600).unwrap());
+    let g = insurer
+        .check_prepared_as_transaction(token, &att, &request, 3600)
+        .unwrap();
+    gas.push(("checkPrepared, as a transaction (one attestation)", g));
+    let mut flipped = att.clone();
+    flipped.public.answer = false;
+    contains(
+        insurer.check_prepared(token, &flipped, &request, 3600),
+        "InvalidProof",
+    );
+    let mut other_nullifier = att.clone();
+    other_nullifier.public.nullifier += Fr::from(1u64);
+    contains(
+        insurer.check_prepared(token, &other_nullifier, &request, 3600),
+        "InvalidProof",
+    );
+    // A request for another challenge: registered, but the proof is not for it.
+    let other_request = Request {
+        challenge: challenge + Fr::from(1u64),
+        ..request.clone()
+    };
+    insurer.register_request(&other_request).unwrap();
+    contains(
+        insurer.check_prepared(token, &att, &other_request, 3600),
+        "InvalidProof",
+    );
+    // The nullifier `consume` spent is spent for the prepared path too; a proof in a new
+    // scope is consumed once.
+    contains(
+        insurer.consume_prepared(token, &att, &request, 3600),
+        "NullifierSpent",
+    );
+    let (_, att2) = prove_in_scope(
+        &fx.keys,
+        fx,
+        "has-organ-transplant",
+        challenge,
+        scope + Fr::from(100u64),
+    );
+    let request2 = Request {
+        scope: scope + Fr::from(100u64),
+        ..request.clone()
+    };
+    insurer.register_request(&request2).unwrap();
+    gas.push((
+        "consumePrepared (checkPrepared + spend the nullifier)",
+        insurer
+            .consume_prepared(token, &att2, &request2, 3600)
+            .unwrap(),
+    ));
+    contains(
+        insurer.consume_prepared(token, &att2, &request2, 3600),
+        "NullifierSpent",
+    );
+    // The snapshot is only as good as the caller's window: two seconds later, a window of
+    // 0 refuses it (a transaction, so it runs in a new block).
+    std::thread::sleep(Duration::from_millis(2100));
+    contains(
+        insurer.check_prepared_as_transaction(token, &att, &request, 0),
+        "SnapshotTooOld",
+    );
+
     // Wrong challenge, wrong question, a tampered proof, a flipped answer: rejected on
     // chain with the reason (aliased inputs: `generated_verifier_rejects_...` below).
     contains(
@@ -264,6 +362,12 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
         matches!(e, VerifyError::Commitment(SourceError::NotCurrent { .. })),
         "{e}"
     );
+    // Preparing the new root replaces the snapshot: the old root's proof is refused.
+    stranger.prepare(token, "exists-v1").unwrap();
+    contains(
+        insurer.check_prepared(token, &att, &request, 3600),
+        "InvalidProof",
+    );
     // The cache keeps an accepted pair for its max_age: that is its documented rule.
     zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*cached).unwrap();
     assert!(insurer.check(token, &att, &qh, &challenge, 3600).unwrap());
@@ -284,6 +388,7 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
     let e = zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*hour).unwrap_err();
     assert!(e.to_string().contains("not accredited"), "{e}");
     contains(hospital.anchor(token, &rc, false), "NotAccreditedIssuer");
+    contains(stranger.prepare(token, "exists-v1"), "IssuerNotAccredited");
     gov.accredit(hospital.backend_account(), "St. Example (reinstated)")
         .unwrap();
     assert!(insurer.check(token, &att, &qh, &challenge, 3600).unwrap());
@@ -329,6 +434,8 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
         .unwrap();
     hospital.anchor(other, &Fr::from(1u64), false).unwrap();
     gas.push(("revoke", hospital.revoke(other).unwrap()));
+    contains(stranger.prepare(other, "exists-v1"), "InactiveIdentity");
+    contains(stranger.prepare(other, "scan64-v1"), "UnknownCircuit");
     assert_eq!(hospital.identity_commitment(other).unwrap(), None);
     contains(
         hospital.anchor(other, &Fr::from(2u64), false),
@@ -367,12 +474,19 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
 /// Gas pinned per call (embedded revm; anvil must agree within 1%). A change to the
 /// contracts that moves one of these by more than 2% must update the pin and the README.
 const PINNED: &[(&str, u64)] = &[
-    ("deploy ExistsV1Verifier + registerCircuit", 514_399),
+    ("deploy ExistsV1Verifier + registerCircuit", 640_188),
     ("accredit", 72_064),
     ("mint (2 guardians)", 263_006),
     ("anchor", 105_112),
-    ("check, as a transaction (registries + pairing)", 285_775),
-    ("consume (check + spend the nullifier)", 310_720),
+    ("check, as a transaction (registries + pairing)", 286_159),
+    ("consume (check + spend the nullifier)", 311_082),
+    ("registerRequest", 76_314),
+    ("prepare", 95_660),
+    ("checkPrepared, as a transaction (one attestation)", 232_769),
+    (
+        "consumePrepared (checkPrepared + spend the nullifier)",
+        258_641,
+    ),
     ("anchor (correction)", 87_664),
     ("suspend", 32_000),
     ("proposeRecovery (guardian 1 of 2)", 134_098),
@@ -496,6 +610,52 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     let mut neg = proof;
     neg[1] = q - neg[1];
     assert!(!verify(neg, input), "-A is refused");
+
+    // A precomputed term for the first five inputs stands in for them exactly.
+    use alloy::sol_types::SolCall;
+    let mut first5 = input;
+    first5[5] = U256::ZERO;
+    first5[6] = U256::ZERO;
+    let term_call = |chain: &mut EmbeddedChain, input: [U256; 7]| {
+        let c = ExistsV1Verifier::inputTermCall {
+            input,
+            withConstant: true,
+        };
+        chain
+            .call("inputTerm", v, c.abi_encode().into())
+            .map(|out| ExistsV1Verifier::inputTermCall::abi_decode_returns(&out).unwrap())
+    };
+    let term = term_call(&mut chain, first5).unwrap();
+    let mut aliased5 = first5;
+    aliased5[2] += r;
+    assert!(
+        term_call(&mut chain, aliased5).is_err(),
+        "inputTerm refuses a non-canonical input"
+    );
+    let mut with_term = |term: [U256; 2], fresh: [U256; 7]| -> bool {
+        let c = ExistsV1Verifier::verifyProofWithTermUncheckedCall {
+            proof,
+            term,
+            input: fresh,
+        };
+        let out = chain
+            .call("verifyProofWithTermUnchecked", v, c.abi_encode().into())
+            .unwrap();
+        ExistsV1Verifier::verifyProofWithTermUncheckedCall::abi_decode_returns(&out).unwrap()
+    };
+    let mut fresh = [U256::ZERO; 7];
+    fresh[5] = input[5];
+    fresh[6] = input[6];
+    assert!(with_term(term, fresh), "term + fresh inputs verifies");
+    let mut aliased_n = fresh;
+    aliased_n[5] += r;
+    assert!(!with_term(term, aliased_n), "nullifier + r is refused");
+    let mut flipped = fresh;
+    flipped[6] = U256::ZERO;
+    assert!(!with_term(term, flipped), "the flipped answer is refused");
+    let mut off_term = term;
+    off_term[1] += U256::from(1);
+    assert!(!with_term(off_term, fresh), "an off-curve term is refused");
 }
 
 /// The committed `scan64-v1` verifier is exactly the generator's output for its (test) key,

@@ -42,56 +42,95 @@ contract ExistsV1Verifier is IGroth16Verifier {
     uint256 constant IC7_X = 21048712481971475951099726108007288823989617576098558243067795408286990039073;
     uint256 constant IC7_Y = 14149002601046452418487879677975949424112051678370362826328572542677966354978;
 
-    function verifyProof(uint256[8] calldata proof, uint256[7] calldata input) external view returns (bool ok) {
-        assembly {
-            // Scratch: 0x00.. for precompile calls; vk_x accumulator at f / f+32.
-            let f := mload(0x40)
-            let s := add(f, 64)
-            mstore(f, IC0_X)
-            mstore(add(f, 32), IC0_Y)
-            let good := 1
+    error NonCanonicalInput();
 
-            function mulAcc(x, y, v) {
-                let acc := mload(0x40)
-                let tmp := add(acc, 64)
+    function verifyProof(uint256[8] calldata proof, uint256[7] calldata input) external view returns (bool) {
+        (bool ok, uint256 x, uint256 y) = _msm(IC0_X, IC0_Y, input);
+        return ok && _pairing(proof, x, y);
+    }
+
+    /// @notice Like `verifyProof`, with `term` standing for IC0 and the inputs passed as 0
+    /// here: `vk_x = term + Σ input_i·IC_(i+1)`. Unchecked: `term` is trusted to be
+    /// `inputTerm` of the inputs it replaces (callers keep it in their own storage); a
+    /// `true` says nothing about a term you did not compute that way.
+    function verifyProofWithTermUnchecked(uint256[8] calldata proof, uint256[2] calldata term, uint256[7] calldata input)
+        external
+        view
+        returns (bool)
+    {
+        (bool ok, uint256 x, uint256 y) = _msm(term[0], term[1], input);
+        return ok && _pairing(proof, x, y);
+    }
+
+    /// @notice `Σ input_i·IC_(i+1)`, plus IC0 if `withConstant`: the part of vk_x that
+    /// these inputs contribute, to precompute once for inputs that do not change.
+    function inputTerm(uint256[7] calldata input, bool withConstant) external view returns (uint256[2] memory t) {
+        (bool ok, uint256 x, uint256 y) = withConstant ? _msm(IC0_X, IC0_Y, input) : _msm(0, 0, input);
+        if (!ok) revert NonCanonicalInput();
+        t[0] = x;
+        t[1] = y;
+    }
+
+    /// `base + Σ input_i·IC_(i+1)`; not ok if an input is not canonical (>= R), the answer
+    /// is not 0 or 1, or a precompile refuses a point.
+    function _msm(uint256 bx, uint256 by, uint256[7] calldata input) internal view returns (bool ok, uint256 x, uint256 y) {
+        assembly {
+            // acc at f / f+32, scratch at f+64..
+            function mulAcc(acc, px, py, v) -> success {
+                success := 1
                 if v {
-                    mstore(tmp, x)
-                    mstore(add(tmp, 32), y)
+                    let tmp := add(acc, 64)
+                    mstore(tmp, px)
+                    mstore(add(tmp, 32), py)
                     mstore(add(tmp, 64), v)
-                    if iszero(staticcall(gas(), 7, tmp, 96, tmp, 64)) { mstore(0, 0) return(0, 32) }
+                    success := staticcall(gas(), 7, tmp, 96, tmp, 64)
                     mstore(add(tmp, 64), mload(acc))
                     mstore(add(tmp, 96), mload(add(acc, 32)))
-                    if iszero(staticcall(gas(), 6, tmp, 128, acc, 64)) { mstore(0, 0) return(0, 32) }
+                    success := and(success, staticcall(gas(), 6, tmp, 128, acc, 64))
                 }
             }
-
+            let f := mload(0x40)
+            mstore(f, bx)
+            mstore(add(f, 32), by)
+            ok := 1
             // Canonical inputs only; the answer is 0 or 1.
             for { let i := 0 } lt(i, 6) { i := add(i, 1) } {
-                if iszero(lt(calldataload(add(input, mul(i, 32))), R)) { good := 0 }
+                if iszero(lt(calldataload(add(input, mul(i, 32))), R)) { ok := 0 }
             }
             let answer := calldataload(add(input, 192))
-            if gt(answer, 1) { good := 0 }
-            if iszero(good) { mstore(0, 0) return(0, 32) }
-
-            mulAcc(IC1_X, IC1_Y, calldataload(add(input, 0)))
-            mulAcc(IC2_X, IC2_Y, calldataload(add(input, 32)))
-            mulAcc(IC3_X, IC3_Y, calldataload(add(input, 64)))
-            mulAcc(IC4_X, IC4_Y, calldataload(add(input, 96)))
-            mulAcc(IC5_X, IC5_Y, calldataload(add(input, 128)))
-            mulAcc(IC6_X, IC6_Y, calldataload(add(input, 160)))
-            if answer {
-                mstore(s, IC7_X)
-                mstore(add(s, 32), IC7_Y)
-                mstore(add(s, 64), mload(f))
-                mstore(add(s, 96), mload(add(f, 32)))
-                if iszero(staticcall(gas(), 6, s, 128, f, 64)) { mstore(0, 0) return(0, 32) }
+            if gt(answer, 1) { ok := 0 }
+            if ok {
+                ok := and(ok, mulAcc(f, IC1_X, IC1_Y, calldataload(add(input, 0))))
+                ok := and(ok, mulAcc(f, IC2_X, IC2_Y, calldataload(add(input, 32))))
+                ok := and(ok, mulAcc(f, IC3_X, IC3_Y, calldataload(add(input, 64))))
+                ok := and(ok, mulAcc(f, IC4_X, IC4_Y, calldataload(add(input, 96))))
+                ok := and(ok, mulAcc(f, IC5_X, IC5_Y, calldataload(add(input, 128))))
+                ok := and(ok, mulAcc(f, IC6_X, IC6_Y, calldataload(add(input, 160))))
+                if answer {
+                    let s := add(f, 64)
+                    mstore(s, IC7_X)
+                    mstore(add(s, 32), IC7_Y)
+                    mstore(add(s, 64), mload(f))
+                    mstore(add(s, 96), mload(add(f, 32)))
+                    ok := and(ok, staticcall(gas(), 6, s, 128, f, 64))
+                }
             }
+            x := mload(f)
+            y := mload(add(f, 32))
+        }
+    }
 
-            // Pairing input: (-A, B), (alpha, beta), (vk_x, gamma), (C, delta).
-            let p := add(f, 64)
+    /// `e(-A, B)·e(alpha, beta)·e(vk_x, gamma)·e(C, delta) = 1`.
+    function _pairing(uint256[8] calldata proof, uint256 vx, uint256 vy) internal view returns (bool ok) {
+        assembly {
+            let p := mload(0x40)
+            // Coordinates of A and C must be canonical base-field elements (the precompile
+            // rejects non-canonical B and off-curve points itself).
+            let ay := calldataload(add(proof, 32))
+            ok := and(lt(calldataload(proof), Q), lt(ay, Q))
+            ok := and(ok, and(lt(calldataload(add(proof, 192)), Q), lt(calldataload(add(proof, 224)), Q)))
             mstore(p, calldataload(proof))
             // -A: (x, Q - y), with the point at infinity staying itself.
-            let ay := calldataload(add(proof, 32))
             mstore(add(p, 32), mod(sub(Q, mod(ay, Q)), Q))
             mstore(add(p, 64), calldataload(add(proof, 64)))
             mstore(add(p, 96), calldataload(add(proof, 96)))
@@ -103,8 +142,8 @@ contract ExistsV1Verifier is IGroth16Verifier {
             mstore(add(p, 288), BETA_X0)
             mstore(add(p, 320), BETA_Y1)
             mstore(add(p, 352), BETA_Y0)
-            mstore(add(p, 384), mload(f))
-            mstore(add(p, 416), mload(add(f, 32)))
+            mstore(add(p, 384), vx)
+            mstore(add(p, 416), vy)
             mstore(add(p, 448), GAMMA_X1)
             mstore(add(p, 480), GAMMA_X0)
             mstore(add(p, 512), GAMMA_Y1)
@@ -115,12 +154,10 @@ contract ExistsV1Verifier is IGroth16Verifier {
             mstore(add(p, 672), DELTA_X0)
             mstore(add(p, 704), DELTA_Y1)
             mstore(add(p, 736), DELTA_Y0)
-            // Coordinates of A and C must be canonical base-field elements (the precompile
-            // rejects non-canonical B and off-curve points itself).
-            if iszero(and(lt(calldataload(proof), Q), lt(ay, Q))) { mstore(0, 0) return(0, 32) }
-            if iszero(and(lt(calldataload(add(proof, 192)), Q), lt(calldataload(add(proof, 224)), Q))) { mstore(0, 0) return(0, 32) }
-            let success := staticcall(gas(), 8, p, 768, 0, 32)
-            ok := and(success, mload(0))
+            if ok {
+                ok := staticcall(gas(), 8, p, 768, 0, 32)
+                ok := and(ok, mload(0))
+            }
         }
     }
 }

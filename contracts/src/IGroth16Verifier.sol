@@ -7,4 +7,14 @@ pragma solidity 0.8.28;
 /// identity commitment, query hash, challenge, scope, nullifier, answer.
 interface IGroth16Verifier {
     function verifyProof(uint256[8] calldata proof, uint256[7] calldata input) external view returns (bool);
+
+    /// @notice `verifyProof` with `term` in place of IC0 + the terms of the inputs passed as 0.
+    /// Unchecked: only meaningful for a `term` computed by `inputTerm`.
+    function verifyProofWithTermUnchecked(uint256[8] calldata proof, uint256[2] calldata term, uint256[7] calldata input)
+        external
+        view
+        returns (bool);
+
+    /// @notice `Σ input_i·IC_(i+1)` (+ IC0 if `withConstant`); reverts on a non-canonical input.
+    function inputTerm(uint256[7] calldata input, bool withConstant) external view returns (uint256[2] memory);
 }

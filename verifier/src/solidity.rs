@@ -9,7 +9,11 @@
 //!   which is a conditional `ecAdd` (saves 6,000 gas), and inputs equal to 0 (skipped);
 //! * `e(-A, B)·e(α, β)·e(vk_x, γ)·e(C, δ) = 1` in one pairing call;
 //! * returns `false` on a failed check; the registry-aware `AttestationVerifier` turns that
-//!   into a revert.
+//!   into a revert;
+//! * `inputTerm(input, withConstant)` computes the part of `vk_x` that some inputs
+//!   contribute, and `verifyProofWithTermUnchecked(proof, term, input)` verifies with such a
+//!   precomputed term in place of IC0: how `AttestationVerifier.checkPrepared` verifies with
+//!   a single scalar multiplication (see `docs/chain.md`).
 //!
 //! `proof` is `[A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]`: EIP-197 puts the
 //! imaginary part of an `Fq2` coordinate first.
@@ -110,7 +114,7 @@ pub fn export_solidity(
     let mut acc = String::new();
     for i in 0..NUM_PUBLIC_INPUTS - 1 {
         acc += &format!(
-            "            mulAcc(IC{n}_X, IC{n}_Y, calldataload(add(input, {off})))\n",
+            "                ok := and(ok, mulAcc(f, IC{n}_X, IC{n}_Y, calldataload(add(input, {off}))))\n",
             n = i + 1,
             off = i * 32
         );
@@ -130,50 +134,89 @@ contract {contract_name} is IGroth16Verifier {{
     /// BN254 base field.
     uint256 constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
 {consts}
-    function verifyProof(uint256[8] calldata proof, uint256[7] calldata input) external view returns (bool ok) {{
-        assembly {{
-            // Scratch: 0x00.. for precompile calls; vk_x accumulator at f / f+32.
-            let f := mload(0x40)
-            let s := add(f, 64)
-            mstore(f, IC0_X)
-            mstore(add(f, 32), IC0_Y)
-            let good := 1
+    error NonCanonicalInput();
 
-            function mulAcc(x, y, v) {{
-                let acc := mload(0x40)
-                let tmp := add(acc, 64)
+    function verifyProof(uint256[8] calldata proof, uint256[7] calldata input) external view returns (bool) {{
+        (bool ok, uint256 x, uint256 y) = _msm(IC0_X, IC0_Y, input);
+        return ok && _pairing(proof, x, y);
+    }}
+
+    /// @notice Like `verifyProof`, with `term` standing for IC0 and the inputs passed as 0
+    /// here: `vk_x = term + Σ input_i·IC_(i+1)`. Unchecked: `term` is trusted to be
+    /// `inputTerm` of the inputs it replaces (callers keep it in their own storage); a
+    /// `true` says nothing about a term you did not compute that way.
+    function verifyProofWithTermUnchecked(uint256[8] calldata proof, uint256[2] calldata term, uint256[7] calldata input)
+        external
+        view
+        returns (bool)
+    {{
+        (bool ok, uint256 x, uint256 y) = _msm(term[0], term[1], input);
+        return ok && _pairing(proof, x, y);
+    }}
+
+    /// @notice `Σ input_i·IC_(i+1)`, plus IC0 if `withConstant`: the part of vk_x that
+    /// these inputs contribute, to precompute once for inputs that do not change.
+    function inputTerm(uint256[7] calldata input, bool withConstant) external view returns (uint256[2] memory t) {{
+        (bool ok, uint256 x, uint256 y) = withConstant ? _msm(IC0_X, IC0_Y, input) : _msm(0, 0, input);
+        if (!ok) revert NonCanonicalInput();
+        t[0] = x;
+        t[1] = y;
+    }}
+
+    /// `base + Σ input_i·IC_(i+1)`; not ok if an input is not canonical (>= R), the answer
+    /// is not 0 or 1, or a precompile refuses a point.
+    function _msm(uint256 bx, uint256 by, uint256[7] calldata input) internal view returns (bool ok, uint256 x, uint256 y) {{
+        assembly {{
+            // acc at f / f+32, scratch at f+64..
+            function mulAcc(acc, px, py, v) -> success {{
+                success := 1
                 if v {{
-                    mstore(tmp, x)
-                    mstore(add(tmp, 32), y)
+                    let tmp := add(acc, 64)
+                    mstore(tmp, px)
+                    mstore(add(tmp, 32), py)
                     mstore(add(tmp, 64), v)
-                    if iszero(staticcall(gas(), 7, tmp, 96, tmp, 64)) {{ mstore(0, 0) return(0, 32) }}
+                    success := staticcall(gas(), 7, tmp, 96, tmp, 64)
                     mstore(add(tmp, 64), mload(acc))
                     mstore(add(tmp, 96), mload(add(acc, 32)))
-                    if iszero(staticcall(gas(), 6, tmp, 128, acc, 64)) {{ mstore(0, 0) return(0, 32) }}
+                    success := and(success, staticcall(gas(), 6, tmp, 128, acc, 64))
                 }}
             }}
-
+            let f := mload(0x40)
+            mstore(f, bx)
+            mstore(add(f, 32), by)
+            ok := 1
             // Canonical inputs only; the answer is 0 or 1.
             for {{ let i := 0 }} lt(i, 6) {{ i := add(i, 1) }} {{
-                if iszero(lt(calldataload(add(input, mul(i, 32))), R)) {{ good := 0 }}
+                if iszero(lt(calldataload(add(input, mul(i, 32))), R)) {{ ok := 0 }}
             }}
             let answer := calldataload(add(input, 192))
-            if gt(answer, 1) {{ good := 0 }}
-            if iszero(good) {{ mstore(0, 0) return(0, 32) }}
-
-{acc}            if answer {{
-                mstore(s, IC7_X)
-                mstore(add(s, 32), IC7_Y)
-                mstore(add(s, 64), mload(f))
-                mstore(add(s, 96), mload(add(f, 32)))
-                if iszero(staticcall(gas(), 6, s, 128, f, 64)) {{ mstore(0, 0) return(0, 32) }}
+            if gt(answer, 1) {{ ok := 0 }}
+            if ok {{
+{acc}                if answer {{
+                    let s := add(f, 64)
+                    mstore(s, IC7_X)
+                    mstore(add(s, 32), IC7_Y)
+                    mstore(add(s, 64), mload(f))
+                    mstore(add(s, 96), mload(add(f, 32)))
+                    ok := and(ok, staticcall(gas(), 6, s, 128, f, 64))
+                }}
             }}
+            x := mload(f)
+            y := mload(add(f, 32))
+        }}
+    }}
 
-            // Pairing input: (-A, B), (alpha, beta), (vk_x, gamma), (C, delta).
-            let p := add(f, 64)
+    /// `e(-A, B)·e(alpha, beta)·e(vk_x, gamma)·e(C, delta) = 1`.
+    function _pairing(uint256[8] calldata proof, uint256 vx, uint256 vy) internal view returns (bool ok) {{
+        assembly {{
+            let p := mload(0x40)
+            // Coordinates of A and C must be canonical base-field elements (the precompile
+            // rejects non-canonical B and off-curve points itself).
+            let ay := calldataload(add(proof, 32))
+            ok := and(lt(calldataload(proof), Q), lt(ay, Q))
+            ok := and(ok, and(lt(calldataload(add(proof, 192)), Q), lt(calldataload(add(proof, 224)), Q)))
             mstore(p, calldataload(proof))
             // -A: (x, Q - y), with the point at infinity staying itself.
-            let ay := calldataload(add(proof, 32))
             mstore(add(p, 32), mod(sub(Q, mod(ay, Q)), Q))
             mstore(add(p, 64), calldataload(add(proof, 64)))
             mstore(add(p, 96), calldataload(add(proof, 96)))
@@ -185,8 +228,8 @@ contract {contract_name} is IGroth16Verifier {{
             mstore(add(p, 288), BETA_X0)
             mstore(add(p, 320), BETA_Y1)
             mstore(add(p, 352), BETA_Y0)
-            mstore(add(p, 384), mload(f))
-            mstore(add(p, 416), mload(add(f, 32)))
+            mstore(add(p, 384), vx)
+            mstore(add(p, 416), vy)
             mstore(add(p, 448), GAMMA_X1)
             mstore(add(p, 480), GAMMA_X0)
             mstore(add(p, 512), GAMMA_Y1)
@@ -197,12 +240,10 @@ contract {contract_name} is IGroth16Verifier {{
             mstore(add(p, 672), DELTA_X0)
             mstore(add(p, 704), DELTA_Y1)
             mstore(add(p, 736), DELTA_Y0)
-            // Coordinates of A and C must be canonical base-field elements (the precompile
-            // rejects non-canonical B and off-curve points itself).
-            if iszero(and(lt(calldataload(proof), Q), lt(ay, Q))) {{ mstore(0, 0) return(0, 32) }}
-            if iszero(and(lt(calldataload(add(proof, 192)), Q), lt(calldataload(add(proof, 224)), Q))) {{ mstore(0, 0) return(0, 32) }}
-            let success := staticcall(gas(), 8, p, 768, 0, 32)
-            ok := and(success, mload(0))
+            if ok {{
+                ok := staticcall(gas(), 8, p, 768, 0, 32)
+                ok := and(ok, mload(0))
+            }}
         }}
     }}
 }}
