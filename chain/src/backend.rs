@@ -1,7 +1,10 @@
 //! One trait, two backends: a real node over JSON-RPC ([`RpcBackend`]) or the embedded
 //! revm chain ([`EmbeddedChain`]). [`Registry`] does every zkmed operation over either.
 
-use crate::bindings::{AttestationVerifier, IssuerRegistry, RecordRegistry, ZkmedIdentity};
+use crate::bindings::{
+    AttestationVerifier, GeneratedVerifier, IssuerRegistry, PreparedAttestation, RecordRegistry,
+    ZkmedIdentity,
+};
 use crate::client::{fr_to_u256, to_contract_attestation, u256_to_fr, Deployment};
 use crate::embedded::{EmbeddedChain, Outcome};
 use crate::error::ChainError;
@@ -258,6 +261,9 @@ pub fn revert_reason(data: &[u8]) -> String {
         return format!("{e:?}");
     }
     if let Ok(e) = AttestationVerifier::AttestationVerifierErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = GeneratedVerifier::ExistsV1VerifierErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     format!("reverted: 0x{}", hex::encode(data))
@@ -574,16 +580,23 @@ impl<B: Backend> Registry<B> {
 }
 
 impl<B: Backend> Registry<B> {
-    /// Deploys a generated Groth16 verifier (its creation code) and registers it for
-    /// `circuit` (governance only); returns its address and the gas of both transactions.
+    /// Deploys a generated Groth16 verifier (its creation code, without constructor
+    /// arguments: the suite's `AttestationVerifier` is appended as its `controller`) and
+    /// registers it for `circuit` (governance only); returns its address and the gas of both
+    /// transactions.
     pub fn install_verifier(
         &mut self,
         circuit: &str,
         creation_code: &Bytes,
     ) -> Result<(Address, u64), ChainError> {
-        let created = self
-            .backend
-            .send("deploy verifier", None, creation_code.clone())?;
+        let init = create(
+            creation_code,
+            GeneratedVerifier::constructorCall {
+                controller_: self.deployment.verifier,
+            }
+            .abi_encode(),
+        );
+        let created = self.backend.send("deploy verifier", None, init)?;
         let verifier = created
             .created
             .ok_or_else(|| ChainError::Invalid("verifier: no contract address".into()))?;
@@ -597,6 +610,25 @@ impl<B: Backend> Registry<B> {
             },
         )?;
         Ok((verifier, created.gas_used + reg))
+    }
+
+    /// The verifier contract registered for `circuit` (where its prepared checks run).
+    pub fn verifier_of(&mut self, circuit: &str) -> Result<Address, ChainError> {
+        let to = self.deployment.verifier;
+        let v = self.read(
+            "verifiers",
+            to,
+            AttestationVerifier::verifiersCall::new((alloy::primitives::keccak256(
+                circuit.as_bytes(),
+            ),)),
+        )?;
+        if v == Address::ZERO {
+            return Err(ChainError::Call {
+                call: "verifiers".into(),
+                reason: format!("UnknownCircuit: no verifier registered for {circuit:?}"),
+            });
+        }
+        Ok(v)
     }
 
     fn check_call(
@@ -713,12 +745,12 @@ impl Request {
         alloy::primitives::keccak256(self.circuit.as_bytes())
     }
 
-    /// The request's id on chain: `keccak256(abi.encode(circuit, queryHash, challenge, scope))`.
+    /// The request's id in its circuit's verifier:
+    /// `keccak256(abi.encode(queryHash, challenge, scope))`.
     pub fn id(&self) -> alloy::primitives::B256 {
         use alloy::sol_types::SolValue;
         alloy::primitives::keccak256(
             (
-                self.circuit_id(),
                 fr_to_u256(&self.query_hash),
                 fr_to_u256(&self.challenge),
                 fr_to_u256(&self.scope),
@@ -728,17 +760,16 @@ impl Request {
     }
 }
 
-/// Prepared checks: one scalar multiplication per verification (see `AttestationVerifier`
-/// and `docs/chain.md`).
+/// Prepared checks: one call and one scalar multiplication per verification, in the
+/// circuit's own verifier contract (see `AttestationVerifier` and `docs/chain.md`).
 impl<B: Backend> Registry<B> {
-    /// Registers `request` (anyone may); returns the gas used.
+    /// Registers `request` with its circuit's verifier (anyone may); returns the gas used.
     pub fn register_request(&mut self, request: &Request) -> Result<u64, ChainError> {
-        let to = self.deployment.verifier;
+        let to = self.verifier_of(&request.circuit)?;
         self.tx(
             "registerRequest",
             to,
-            AttestationVerifier::registerRequestCall {
-                circuit: request.circuit_id(),
+            GeneratedVerifier::registerRequestCall {
                 queryHash: fr_to_u256(&request.query_hash),
                 challenge: fr_to_u256(&request.challenge),
                 scope: fr_to_u256(&request.scope),
@@ -761,42 +792,51 @@ impl<B: Backend> Registry<B> {
     }
 
     /// The contract's view of `att` as a prepared attestation for `request`: the token's
-    /// and the request's terms as the chain computes them now.
+    /// and the request's terms as the chain computes them now. Returns the circuit's
+    /// verifier too.
     fn prepared_attestation(
         &mut self,
         token: U256,
         att: &Attestation,
         request: &Request,
-    ) -> Result<AttestationVerifier::PreparedAttestation, ChainError> {
+    ) -> Result<(Address, PreparedAttestation), ChainError> {
+        if att.circuit != request.circuit {
+            return Err(ChainError::Invalid(format!(
+                "the attestation is a {} proof, the request is for {}",
+                att.circuit, request.circuit
+            )));
+        }
         let full = to_contract_attestation(att)?;
+        let verifier = self.verifier_of(&request.circuit)?;
         let to = self.deployment.verifier;
         let token_term = self.read(
             "tokenTerm",
             to,
             AttestationVerifier::tokenTermCall {
                 tokenId: token,
-                circuit: full.circuit,
+                circuit: request.circuit_id(),
             },
         )?;
         let request_term = self.read(
             "requestTerm",
-            to,
-            AttestationVerifier::requestTermCall {
-                circuit: request.circuit_id(),
+            verifier,
+            GeneratedVerifier::requestTermCall {
                 queryHash: fr_to_u256(&request.query_hash),
                 challenge: fr_to_u256(&request.challenge),
                 scope: fr_to_u256(&request.scope),
             },
         )?;
-        Ok(AttestationVerifier::PreparedAttestation {
-            circuit: full.circuit,
-            request: request.id(),
-            tokenTerm: token_term,
-            requestTerm: request_term,
-            nullifier: full.nullifier,
-            answer: full.answer,
-            proof: full.proof,
-        })
+        Ok((
+            verifier,
+            PreparedAttestation {
+                request: request.id(),
+                tokenTerm: token_term,
+                requestTerm: request_term,
+                nullifier: full.nullifier,
+                answer: full.answer,
+                proof: full.proof,
+            },
+        ))
     }
 
     /// The read-only prepared check of `att` for `token` and `request`, against a snapshot
@@ -809,12 +849,11 @@ impl<B: Backend> Registry<B> {
         request: &Request,
         window_s: u64,
     ) -> Result<bool, ChainError> {
-        let a = self.prepared_attestation(token, att, request)?;
-        let to = self.deployment.verifier;
+        let (to, a) = self.prepared_attestation(token, att, request)?;
         self.read(
             "checkPrepared",
             to,
-            AttestationVerifier::checkPreparedCall {
+            GeneratedVerifier::checkPreparedCall {
                 tokenId: token,
                 a,
                 window: window_s,
@@ -822,7 +861,8 @@ impl<B: Backend> Registry<B> {
         )
     }
 
-    /// `check_prepared` sent as a transaction; returns the gas used.
+    /// `check_prepared` sent as a transaction (what a contract pays to verify one
+    /// attestation inside its own transaction); returns the gas used.
     pub fn check_prepared_as_transaction(
         &mut self,
         token: U256,
@@ -830,12 +870,11 @@ impl<B: Backend> Registry<B> {
         request: &Request,
         window_s: u64,
     ) -> Result<u64, ChainError> {
-        let a = self.prepared_attestation(token, att, request)?;
-        let to = self.deployment.verifier;
+        let (to, a) = self.prepared_attestation(token, att, request)?;
         self.tx(
             "checkPrepared",
             to,
-            AttestationVerifier::checkPreparedCall {
+            GeneratedVerifier::checkPreparedCall {
                 tokenId: token,
                 a,
                 window: window_s,
@@ -851,14 +890,15 @@ impl<B: Backend> Registry<B> {
         request: &Request,
         window_s: u64,
     ) -> Result<u64, ChainError> {
-        let a = self.prepared_attestation(token, att, request)?;
+        let (_, a) = self.prepared_attestation(token, att, request)?;
         let to = self.deployment.verifier;
         self.tx(
             "consumePrepared",
             to,
             AttestationVerifier::consumePreparedCall {
                 tokenId: token,
-                a,
+                circuit: request.circuit_id(),
+                a: a.into(),
                 queryHash: fr_to_u256(&request.query_hash),
                 challenge: fr_to_u256(&request.challenge),
                 scope: fr_to_u256(&request.scope),

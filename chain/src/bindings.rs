@@ -21,13 +21,45 @@ alloy::sol!(
     AttestationVerifier,
     "../contracts/artifacts/AttestationVerifier.json"
 );
-alloy::sol!(
-    #[sol(rpc, all_derives)]
-    ExistsV1Verifier,
-    "../contracts/artifacts/ExistsV1Verifier.json"
-);
-alloy::sol!(
-    #[sol(rpc, all_derives)]
-    Scan64V1Verifier,
-    "../contracts/artifacts/Scan64V1Verifier.json"
-);
+/// Each generated verifier in a module of its own: their ABIs name the same
+/// `IGroth16Verifier.PreparedAttestation` struct, which each binding defines.
+pub mod exists_v1 {
+    #![allow(missing_docs, clippy::too_many_arguments)]
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        ExistsV1Verifier,
+        "../contracts/artifacts/ExistsV1Verifier.json"
+    );
+}
+pub mod scan64_v1 {
+    #![allow(missing_docs, clippy::too_many_arguments)]
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        Scan64V1Verifier,
+        "../contracts/artifacts/Scan64V1Verifier.json"
+    );
+}
+pub use exists_v1::ExistsV1Verifier;
+pub use scan64_v1::Scan64V1Verifier;
+
+/// The interface every generated verifier has (`zkmed export solidity` writes the same
+/// functions, events and errors for every circuit; only the key's constants differ, which a
+/// test checks on the committed artifacts): the binding used to call whichever verifier is
+/// registered for a circuit.
+pub use exists_v1::ExistsV1Verifier as GeneratedVerifier;
+/// A prepared attestation as [`GeneratedVerifier::checkPreparedCall`] takes it.
+pub use exists_v1::IGroth16Verifier::PreparedAttestation;
+
+impl From<PreparedAttestation> for IGroth16Verifier::PreparedAttestation {
+    /// The same struct as `AttestationVerifier.consumePrepared` takes it.
+    fn from(a: PreparedAttestation) -> Self {
+        IGroth16Verifier::PreparedAttestation {
+            request: a.request,
+            tokenTerm: a.tokenTerm,
+            requestTerm: a.requestTerm,
+            nullifier: a.nullifier,
+            answer: a.answer,
+            proof: a.proof,
+        }
+    }
+}

@@ -42,18 +42,41 @@ contract ExistsV1Verifier is IGroth16Verifier {
     uint256 constant IC7_X = 21048712481971475951099726108007288823989617576098558243067795408286990039073;
     uint256 constant IC7_Y = 14149002601046452418487879677975949424112051678370362826328572542677966354978;
 
-    error NonCanonicalInput();
+    /// The `AttestationVerifier` whose snapshots this contract accepts: it checks the
+    /// registries (token active, identity commitment, current root, issuer accredited)
+    /// before it calls `storeSnapshot`.
+    address public immutable controller;
+    /// requestId => keccak256 of the request's term `IC0 + queryHash·IC3 + challenge·IC4 +
+    /// scope·IC5`, computed here by `registerRequest`.
+    mapping(bytes32 => bytes32) public requests;
+    /// tokenId => top 192 bits of keccak256(token term `rc·IC1 + idc·IC2`) | snapshot time
+    /// (low 64 bits), stored by the controller after its registry checks.
+    mapping(uint256 => uint256) public snapshots;
 
-    function verifyProof(uint256[8] calldata proof, uint256[7] calldata input) external view returns (bool) {
+    event RequestRegistered(bytes32 indexed id, uint256 queryHash, uint256 challenge, uint256 scope);
+    event SnapshotStored(uint256 indexed tokenId, uint256 recordCommitment, uint256 identityCommitment);
+
+    error NonCanonicalInput();
+    error NotController(address caller);
+    error UnknownRequest(bytes32 request);
+    error NotPrepared(uint256 tokenId);
+    error SnapshotTooOld(uint256 tokenId, uint64 preparedAt);
+    error InvalidProof();
+
+    constructor(address controller_) {
+        controller = controller_;
+    }
+
+    function verifyProof(uint256[8] calldata proof, uint256[7] memory input) external view returns (bool) {
         (bool ok, uint256 x, uint256 y) = _msm(IC0_X, IC0_Y, input);
         return ok && _pairing(proof, x, y);
     }
 
     /// @notice Like `verifyProof`, with `term` standing for IC0 and the inputs passed as 0
     /// here: `vk_x = term + Σ input_i·IC_(i+1)`. Unchecked: `term` is trusted to be
-    /// `inputTerm` of the inputs it replaces (callers keep it in their own storage); a
-    /// `true` says nothing about a term you did not compute that way.
-    function verifyProofWithTermUnchecked(uint256[8] calldata proof, uint256[2] calldata term, uint256[7] calldata input)
+    /// `inputTerm` of the inputs it replaces; a `true` says nothing about a term you did not
+    /// compute that way. `checkPrepared` is the checked use of the same idea.
+    function verifyProofWithTermUnchecked(uint256[8] calldata proof, uint256[2] calldata term, uint256[7] memory input)
         external
         view
         returns (bool)
@@ -64,16 +87,87 @@ contract ExistsV1Verifier is IGroth16Verifier {
 
     /// @notice `Σ input_i·IC_(i+1)`, plus IC0 if `withConstant`: the part of vk_x that
     /// these inputs contribute, to precompute once for inputs that do not change.
-    function inputTerm(uint256[7] calldata input, bool withConstant) external view returns (uint256[2] memory t) {
+    function inputTerm(uint256[7] memory input, bool withConstant) public view returns (uint256[2] memory t) {
         (bool ok, uint256 x, uint256 y) = withConstant ? _msm(IC0_X, IC0_Y, input) : _msm(0, 0, input);
         if (!ok) revert NonCanonicalInput();
         t[0] = x;
         t[1] = y;
     }
 
+    // ------------------------------------------------------------ prepared checks
+    //
+    // The per-token inputs (record and identity commitment) change only on re-anchoring or
+    // recovery; the per-question inputs (query hash, challenge, scope) are fixed by the
+    // verifier in advance. Their part of vk_x is computed here once, and `checkPrepared`
+    // multiplies only the nullifier. The state lives in this contract so that a check is
+    // one call: no external call, no registry reads (see docs/chain.md).
+
+    function requestId(uint256 queryHash, uint256 challenge, uint256 scope) public pure returns (bytes32) {
+        return keccak256(abi.encode(queryHash, challenge, scope));
+    }
+
+    /// @notice The term `registerRequest` stores for this question, challenge and scope.
+    function requestTerm(uint256 queryHash, uint256 challenge, uint256 scope) public view returns (uint256[2] memory) {
+        return inputTerm([uint256(0), 0, queryHash, challenge, scope, 0, 0], true);
+    }
+
+    /// @notice Registers a verifier's question, challenge and scope (anyone; idempotent).
+    function registerRequest(uint256 queryHash, uint256 challenge, uint256 scope) external returns (bytes32 id) {
+        uint256[2] memory t = requestTerm(queryHash, challenge, scope);
+        id = requestId(queryHash, challenge, scope);
+        requests[id] = keccak256(abi.encode(t[0], t[1]));
+        emit RequestRegistered(id, queryHash, challenge, scope);
+    }
+
+    /// @notice The term of a token whose current root is `recordCommitment` and whose
+    /// identity commitment is `identityCommitment`.
+    function tokenTerm(uint256 recordCommitment, uint256 identityCommitment) public view returns (uint256[2] memory) {
+        return inputTerm([recordCommitment, identityCommitment, 0, 0, 0, 0, 0], false);
+    }
+
+    /// @notice Stores the token's snapshot (controller only, after its registry checks);
+    /// a new snapshot replaces the old one.
+    function storeSnapshot(uint256 tokenId, uint256 recordCommitment, uint256 identityCommitment) external {
+        if (msg.sender != controller) revert NotController(msg.sender);
+        uint256[2] memory t = tokenTerm(recordCommitment, identityCommitment);
+        snapshots[tokenId] = _termHash(t[0], t[1]) | block.timestamp;
+        emit SnapshotStored(tokenId, recordCommitment, identityCommitment);
+    }
+
+    function _termHash(uint256 x, uint256 y) internal pure returns (uint256) {
+        return (uint256(keccak256(abi.encode(x, y))) >> 64) << 64;
+    }
+
+    /// @notice Read-only check of an attestation against the token's snapshot (at most
+    /// `window` seconds old) and a registered request: the registry facts held at the
+    /// snapshot, the question, challenge and scope are the request's, the pairing passes.
+    /// Returns the proven answer; every failure reverts with its reason.
+    function checkPrepared(uint256 tokenId, PreparedAttestation calldata a, uint64 window) external view returns (bool) {
+        if (requests[a.request] != keccak256(abi.encode(a.requestTerm[0], a.requestTerm[1]))) {
+            revert UnknownRequest(a.request);
+        }
+        uint256 s = snapshots[tokenId];
+        if (s == 0 || (s >> 64) << 64 != _termHash(a.tokenTerm[0], a.tokenTerm[1])) revert NotPrepared(tokenId);
+        if (block.timestamp - uint64(s) > window) revert SnapshotTooOld(tokenId, uint64(s));
+        // base = token term + request term; vk_x = base + nullifier·IC6 + answer·IC7.
+        uint256[2] memory base;
+        uint256[4] memory sum = [a.tokenTerm[0], a.tokenTerm[1], a.requestTerm[0], a.requestTerm[1]];
+        bool ok;
+        assembly {
+            ok := staticcall(gas(), 6, sum, 128, base, 64)
+        }
+        uint256 x;
+        uint256 y;
+        if (ok) {
+            (ok, x, y) = _msm(base[0], base[1], [uint256(0), 0, 0, 0, 0, a.nullifier, a.answer ? 1 : 0]);
+        }
+        if (!ok || !_pairing(a.proof, x, y)) revert InvalidProof();
+        return a.answer;
+    }
+
     /// `base + Σ input_i·IC_(i+1)`; not ok if an input is not canonical (>= R), the answer
     /// is not 0 or 1, or a precompile refuses a point.
-    function _msm(uint256 bx, uint256 by, uint256[7] calldata input) internal view returns (bool ok, uint256 x, uint256 y) {
+    function _msm(uint256 bx, uint256 by, uint256[7] memory input) internal view returns (bool ok, uint256 x, uint256 y) {
         assembly {
             // acc at f / f+32, scratch at f+64..
             function mulAcc(acc, px, py, v) -> success {
@@ -95,17 +189,17 @@ contract ExistsV1Verifier is IGroth16Verifier {
             ok := 1
             // Canonical inputs only; the answer is 0 or 1.
             for { let i := 0 } lt(i, 6) { i := add(i, 1) } {
-                if iszero(lt(calldataload(add(input, mul(i, 32))), R)) { ok := 0 }
+                if iszero(lt(mload(add(input, mul(i, 32))), R)) { ok := 0 }
             }
-            let answer := calldataload(add(input, 192))
+            let answer := mload(add(input, 192))
             if gt(answer, 1) { ok := 0 }
             if ok {
-                ok := and(ok, mulAcc(f, IC1_X, IC1_Y, calldataload(add(input, 0))))
-                ok := and(ok, mulAcc(f, IC2_X, IC2_Y, calldataload(add(input, 32))))
-                ok := and(ok, mulAcc(f, IC3_X, IC3_Y, calldataload(add(input, 64))))
-                ok := and(ok, mulAcc(f, IC4_X, IC4_Y, calldataload(add(input, 96))))
-                ok := and(ok, mulAcc(f, IC5_X, IC5_Y, calldataload(add(input, 128))))
-                ok := and(ok, mulAcc(f, IC6_X, IC6_Y, calldataload(add(input, 160))))
+                ok := and(ok, mulAcc(f, IC1_X, IC1_Y, mload(add(input, 0))))
+                ok := and(ok, mulAcc(f, IC2_X, IC2_Y, mload(add(input, 32))))
+                ok := and(ok, mulAcc(f, IC3_X, IC3_Y, mload(add(input, 64))))
+                ok := and(ok, mulAcc(f, IC4_X, IC4_Y, mload(add(input, 96))))
+                ok := and(ok, mulAcc(f, IC5_X, IC5_Y, mload(add(input, 128))))
+                ok := and(ok, mulAcc(f, IC6_X, IC6_Y, mload(add(input, 160))))
                 if answer {
                     let s := add(f, 64)
                     mstore(s, IC7_X)

@@ -179,6 +179,32 @@ enum ChainCmd {
         /// Spend the nullifier in this scope (a transaction): a one-time claim.
         #[arg(long)]
         consume_scope: Option<String>,
+        /// The prepared check (one scalar multiplication; the cheapest on-chain check)
+        /// against the token's snapshot (`zkmed chain prepare`, at most `--within` seconds
+        /// old) and the request registered for this question, challenge and SCOPE
+        /// (`zkmed chain register-request`).
+        #[arg(long, value_name = "SCOPE")]
+        prepared: Option<String>,
+    },
+    /// Register a verifier's question, challenge and scope with the circuit's verifier
+    /// contract, for prepared checks (anyone).
+    RegisterRequest {
+        #[arg(long, default_value = "exists-v1")]
+        circuit: String,
+        #[command(flatten)]
+        query: QueryArgs,
+        #[arg(long)]
+        challenge: String,
+        #[arg(long)]
+        scope: String,
+    },
+    /// Snapshot a token for prepared checks (anyone): the registries are checked now and
+    /// the token's precomputed term is stored with the time.
+    Prepare {
+        #[arg(long)]
+        token: u64,
+        #[arg(long, default_value = "exists-v1")]
+        circuit: String,
     },
     /// Revoke an identity token (its minting issuer, or governance).
     Revoke {
@@ -706,27 +732,77 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
             challenge,
             within,
             consume_scope,
+            prepared,
         } => {
             let att = read_attestation(&attestation)?;
             let qh = load_query(&query)?.hash()?;
             let challenge = parse_field_arg("challenge", &challenge)?;
             let token = zkmed_chain::backend::U256::from(token);
-            let answer = r
-                .check(token, &att, &qh, &challenge, within)
-                .context("attestation REJECTED on chain")?;
-            let gas = match consume_scope {
-                Some(scope) => {
-                    // The same mapping as `prove --scope` (the domain is the field, not the flag).
-                    let scope = zkmed_server::input::parse_field("scope", &scope)
-                        .map_err(|e| anyhow!("--consume-scope: {e}"))?;
-                    Some(
-                        r.consume(token, &att, &qh, &challenge, &scope, within)
-                            .context("attestation REJECTED on chain")?,
-                    )
-                }
-                None => None,
+            // The same mapping as `prove --scope` (the domain is the field, not the flag).
+            let scope_arg = |flag: &str, s: &str| {
+                zkmed_server::input::parse_field("scope", s).map_err(|e| anyhow!("--{flag}: {e}"))
             };
-            json!({"valid": true, "answer": answer, "consumed": gas.is_some(), "gas": gas})
+            let consume_scope = consume_scope
+                .map(|s| scope_arg("consume-scope", &s))
+                .transpose()?;
+            match prepared {
+                Some(scope) => {
+                    let request = zkmed_chain::backend::Request {
+                        circuit: att.circuit.clone(),
+                        query_hash: qh,
+                        challenge,
+                        scope: scope_arg("prepared", &scope)?,
+                    };
+                    if consume_scope.is_some_and(|c| c != request.scope) {
+                        bail!("--consume-scope and --prepared name different scopes");
+                    }
+                    let answer = r
+                        .check_prepared(token, &att, &request, within)
+                        .context("attestation REJECTED on chain (prepared check)")?;
+                    let gas = match consume_scope {
+                        Some(_) => Some(
+                            r.consume_prepared(token, &att, &request, within)
+                                .context("attestation REJECTED on chain (prepared check)")?,
+                        ),
+                        None => None,
+                    };
+                    json!({"valid": true, "answer": answer, "prepared": true,
+                           "consumed": gas.is_some(), "gas": gas})
+                }
+                None => {
+                    let answer = r
+                        .check(token, &att, &qh, &challenge, within)
+                        .context("attestation REJECTED on chain")?;
+                    let gas = match consume_scope {
+                        Some(scope) => Some(
+                            r.consume(token, &att, &qh, &challenge, &scope, within)
+                                .context("attestation REJECTED on chain")?,
+                        ),
+                        None => None,
+                    };
+                    json!({"valid": true, "answer": answer, "prepared": false,
+                           "consumed": gas.is_some(), "gas": gas})
+                }
+            }
+        }
+        ChainCmd::RegisterRequest {
+            circuit,
+            query,
+            challenge,
+            scope,
+        } => {
+            let request = zkmed_chain::backend::Request {
+                circuit,
+                query_hash: load_query(&query)?.hash()?,
+                challenge: parse_field_arg("challenge", &challenge)?,
+                scope: parse_field_arg("scope", &scope)?,
+            };
+            let gas = r.register_request(&request)?;
+            json!({"request": request.id().to_string(), "gas": gas})
+        }
+        ChainCmd::Prepare { token, circuit } => {
+            let gas = r.prepare(zkmed_chain::backend::U256::from(token), &circuit)?;
+            json!({"token": token, "circuit": circuit, "gas": gas})
         }
         ChainCmd::Revoke { token } => {
             json!({"gas": r.revoke(zkmed_chain::backend::U256::from(token))?})

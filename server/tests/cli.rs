@@ -478,6 +478,39 @@ fn chain_commands_and_verification_against_the_chain() {
         e.contains("REJECTED on chain") && e.contains("ChallengeMismatch"),
         "{e}"
     );
+    // The prepared check: registered request, snapshot, then one scalar multiplication.
+    let prepared = |scope: &str| {
+        check(&[
+            "--challenge",
+            "text:n1",
+            "--prepared",
+            scope,
+            "--within",
+            "3600",
+        ])
+    };
+    assert!(err(&prepared("text:default")).contains("UnknownRequest"));
+    let rq = json(&ok(&chain(&[
+        "register-request",
+        "--predicate",
+        "has-organ-transplant",
+        "--challenge",
+        "text:n1",
+        "--scope",
+        "text:default",
+    ])));
+    assert!(rq["request"].as_str().unwrap().starts_with("0x"), "{rq}");
+    assert!(err(&prepared("text:default")).contains("NotPrepared"));
+    let pr = json(&ok(&chain(&["--as", g1, "prepare", "--token", "1"])));
+    assert!(pr["gas"].as_u64().unwrap() > 21_000, "{pr}");
+    let c = json(&ok(&prepared("text:default")));
+    assert_eq!(
+        (c["valid"].clone(), c["answer"].clone()),
+        (true.into(), true.into())
+    );
+    assert_eq!(c["prepared"], true);
+    // A request for another scope is not registered; the proof is not for it anyway.
+    assert!(err(&prepared("text:other")).contains("UnknownRequest"));
     let e = err(&check(&[
         "--challenge",
         "text:n1",
@@ -496,6 +529,18 @@ fn chain_commands_and_verification_against_the_chain() {
     let e = err(&check(&[
         "--challenge",
         "text:n1",
+        "--consume-scope",
+        "text:default",
+    ]));
+    assert!(e.contains("NullifierSpent"), "{e}");
+    // Spent for the prepared path too: a claim is made once, whichever way it is checked.
+    let e = err(&check(&[
+        "--challenge",
+        "text:n1",
+        "--prepared",
+        "text:default",
+        "--within",
+        "3600",
         "--consume-scope",
         "text:default",
     ]));

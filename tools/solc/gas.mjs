@@ -53,7 +53,11 @@ function snarkjsVerifier(dir) {
 
 const node = await startAnvil();
 try {
-  const deployed = await node.send({ data: art.bytecode });
+  // zkmed's generated verifiers take their controller (the AttestationVerifier allowed to
+  // store prepared-check snapshots) as the constructor argument; here, the test account.
+  const ctor = art.abi.find((x) => x.type === "constructor");
+  const ctorArgs = ctor && ctor.inputs.length === 1 ? word(node.from) : "";
+  const deployed = await node.send({ data: art.bytecode + ctorArgs });
   const to = deployed.contractAddress;
   const sel = art.methodIdentifiers["verifyProof(uint256[8],uint256[7])"];
   const data = (proof) => "0x" + sel + proof.map(word).join("") + cd.input.map(word).join("");
