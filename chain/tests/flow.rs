@@ -575,6 +575,9 @@ const PINNED: &[(&str, u64)] = &[
     ("anchorBatch, 100 patients (per patient)", 73_892),
 ];
 
+/// The bare generated `verifyProof` as a transaction (embedded revm).
+const BARE_VERIFY_PROOF_GAS: u64 = 251_337;
+
 #[test]
 fn full_flow_on_anvil_and_on_the_embedded_chain() {
     let fx = fixture();
@@ -654,6 +657,21 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     let (proof, input) = zkmed_verifier::evm_calldata(&att).unwrap();
     let proof: [U256; 8] = proof.map(|s| s.parse().unwrap());
     let input: [U256; 7] = input.map(|s| s.parse().unwrap());
+    // The bare verifier's gas as a transaction (base and calldata included), pinned to 2%.
+    {
+        use alloy::sol_types::SolCall;
+        let c = ExistsV1Verifier::verifyProofCall { proof, input };
+        let g = chain
+            .transact("verifyProof", from, Some(v), c.abi_encode().into())
+            .unwrap()
+            .gas_used;
+        println!("bare verifyProof as a transaction: {g} gas");
+        let pinned = BARE_VERIFY_PROOF_GAS;
+        assert!(
+            g.abs_diff(pinned) as f64 / (pinned as f64) < 0.02,
+            "{g} gas, pinned {pinned}"
+        );
+    }
     let mut verify = |proof: [U256; 8], input: [U256; 7]| -> bool {
         use alloy::sol_types::SolCall;
         let c = ExistsV1Verifier::verifyProofCall { proof, input };
