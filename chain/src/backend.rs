@@ -5,7 +5,7 @@ use crate::bindings::{
     AttestationVerifier, GeneratedVerifier, IssuerRegistry, PreparedAttestation, RecordRegistry,
     ZkmedIdentity,
 };
-use crate::client::{fr_to_u256, to_contract_attestation, u256_to_fr, Deployment};
+use crate::client::{circuit_id, fr_to_u256, to_contract_attestation, u256_to_fr, Deployment};
 use crate::embedded::{EmbeddedChain, Outcome};
 use crate::error::ChainError;
 use alloy::network::{EthereumWallet, TransactionBuilder};
@@ -605,7 +605,7 @@ impl<B: Backend> Registry<B> {
             "registerCircuit",
             to,
             AttestationVerifier::registerCircuitCall {
-                circuit: alloy::primitives::keccak256(circuit.as_bytes()),
+                circuit: circuit_id(circuit),
                 verifier,
             },
         )?;
@@ -618,9 +618,7 @@ impl<B: Backend> Registry<B> {
         let v = self.read(
             "verifiers",
             to,
-            AttestationVerifier::verifiersCall::new((alloy::primitives::keccak256(
-                circuit.as_bytes(),
-            ),)),
+            AttestationVerifier::verifiersCall::new((circuit_id(circuit),)),
         )?;
         if v == Address::ZERO {
             return Err(ChainError::Call {
@@ -741,10 +739,6 @@ pub struct Request {
 }
 
 impl Request {
-    fn circuit_id(&self) -> alloy::primitives::B256 {
-        alloy::primitives::keccak256(self.circuit.as_bytes())
-    }
-
     /// The request's id in its circuit's verifier:
     /// `keccak256(abi.encode(queryHash, challenge, scope))`.
     pub fn id(&self) -> alloy::primitives::B256 {
@@ -786,7 +780,7 @@ impl<B: Backend> Registry<B> {
             to,
             AttestationVerifier::prepareCall {
                 tokenId: token,
-                circuit: alloy::primitives::keccak256(circuit.as_bytes()),
+                circuit: circuit_id(circuit),
             },
         )
     }
@@ -814,7 +808,7 @@ impl<B: Backend> Registry<B> {
             to,
             AttestationVerifier::tokenTermCall {
                 tokenId: token,
-                circuit: request.circuit_id(),
+                circuit: circuit_id(&request.circuit),
             },
         )?;
         let request_term = self.read(
@@ -897,7 +891,7 @@ impl<B: Backend> Registry<B> {
             to,
             AttestationVerifier::consumePreparedCall {
                 tokenId: token,
-                circuit: request.circuit_id(),
+                circuit: circuit_id(&request.circuit),
                 a: a.into(),
                 queryHash: fr_to_u256(&request.query_hash),
                 challenge: fr_to_u256(&request.challenge),

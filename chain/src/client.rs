@@ -42,6 +42,12 @@ impl Deployment {
     }
 }
 
+/// The on-chain id of a circuit: `keccak256` of its name (e.g. `"exists-v1"`), the key of
+/// `AttestationVerifier.verifiers` and `Attestation.circuit`.
+pub fn circuit_id(circuit: &str) -> alloy::primitives::B256 {
+    alloy::primitives::keccak256(circuit.as_bytes())
+}
+
 /// A field element as a `uint256`.
 pub fn fr_to_u256(x: &Fr) -> U256 {
     U256::from_be_slice(&x.into_bigint().to_bytes_be())
@@ -67,7 +73,7 @@ pub fn to_contract_attestation(
         .collect::<Result<_, _>>()?;
     let p = &att.public;
     Ok(AttestationVerifier::Attestation {
-        circuit: alloy::primitives::keccak256(att.circuit.as_bytes()),
+        circuit: circuit_id(&att.circuit),
         proof: proof
             .try_into()
             .map_err(|_| ChainError::Invalid("proof is not 8 words".into()))?,

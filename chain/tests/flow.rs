@@ -221,18 +221,12 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
     contains(gov.verifier_of("scan64-v1"), "UnknownCircuit");
     // A verifier that takes its snapshots from someone else is not registered.
     {
-        use alloy::sol_types::{SolCall, SolConstructor};
+        use alloy::sol_types::SolCall;
         use zkmed_chain::bindings::{AttestationVerifier, GeneratedVerifier};
-        let mut init = GeneratedVerifier::BYTECODE.to_vec();
-        init.extend(
-            GeneratedVerifier::constructorCall {
-                controller_: stranger.backend_account(),
-            }
-            .abi_encode(),
-        );
+        let init = with_controller(&GeneratedVerifier::BYTECODE, stranger.backend_account());
         let foreign = gov
             .backend
-            .send("deploy verifier", None, init.into())
+            .send("deploy verifier", None, init)
             .unwrap()
             .created
             .unwrap();
@@ -796,19 +790,17 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     );
     send(&mut b, "registerRequest", register(qh).abi_encode()).unwrap();
     let read = |b: &mut EmbeddedBackend, name: &str, data: Vec<u8>| b.call(name, v, data.into());
-    let token_term = ExistsV1Verifier::tokenTermCall::abi_decode_returns(
-        &read(
-            &mut b,
-            "tokenTerm",
-            ExistsV1Verifier::tokenTermCall {
-                recordCommitment: input[0],
-                identityCommitment: input[1],
-            }
-            .abi_encode(),
+    let token_term_of = |b: &mut EmbeddedBackend, rc: U256| {
+        let c = ExistsV1Verifier::tokenTermCall {
+            recordCommitment: rc,
+            identityCommitment: input[1],
+        };
+        ExistsV1Verifier::tokenTermCall::abi_decode_returns(
+            &read(b, "tokenTerm", c.abi_encode()).unwrap(),
         )
-        .unwrap(),
-    )
-    .unwrap();
+        .unwrap()
+    };
+    let token_term = token_term_of(&mut b, input[0]);
     let request_term = ExistsV1Verifier::requestTermCall::abi_decode_returns(
         &read(
             &mut b,
@@ -855,19 +847,7 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     );
     // The term of another root (the record commitment of a stale or forged chart) is not
     // the snapshot's.
-    let other_root = ExistsV1Verifier::tokenTermCall::abi_decode_returns(
-        &read(
-            &mut b,
-            "tokenTerm",
-            ExistsV1Verifier::tokenTermCall {
-                recordCommitment: input[0] + U256::from(1),
-                identityCommitment: input[1],
-            }
-            .abi_encode(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let other_root = token_term_of(&mut b, input[0] + U256::from(1));
     contains(check(&mut b, prepared(other_root, input[5])), "NotPrepared");
     contains(
         check(&mut b, prepared(request_term, input[5])),

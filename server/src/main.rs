@@ -745,7 +745,8 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
             let consume_scope = consume_scope
                 .map(|s| scope_arg("consume-scope", &s))
                 .transpose()?;
-            match prepared {
+            let is_prepared = prepared.is_some();
+            let (answer, gas) = match prepared {
                 Some(scope) => {
                     let request = zkmed_chain::backend::Request {
                         circuit: att.circuit.clone(),
@@ -756,34 +757,30 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
                     if consume_scope.is_some_and(|c| c != request.scope) {
                         bail!("--consume-scope and --prepared name different scopes");
                     }
+                    let rejected = "attestation REJECTED on chain (prepared check)";
                     let answer = r
                         .check_prepared(token, &att, &request, within)
-                        .context("attestation REJECTED on chain (prepared check)")?;
-                    let gas = match consume_scope {
-                        Some(_) => Some(
-                            r.consume_prepared(token, &att, &request, within)
-                                .context("attestation REJECTED on chain (prepared check)")?,
-                        ),
-                        None => None,
-                    };
-                    json!({"valid": true, "answer": answer, "prepared": true,
-                           "consumed": gas.is_some(), "gas": gas})
+                        .context(rejected)?;
+                    let gas = consume_scope
+                        .map(|_| r.consume_prepared(token, &att, &request, within))
+                        .transpose()
+                        .context(rejected)?;
+                    (answer, gas)
                 }
                 None => {
+                    let rejected = "attestation REJECTED on chain";
                     let answer = r
                         .check(token, &att, &qh, &challenge, within)
-                        .context("attestation REJECTED on chain")?;
-                    let gas = match consume_scope {
-                        Some(scope) => Some(
-                            r.consume(token, &att, &qh, &challenge, &scope, within)
-                                .context("attestation REJECTED on chain")?,
-                        ),
-                        None => None,
-                    };
-                    json!({"valid": true, "answer": answer, "prepared": false,
-                           "consumed": gas.is_some(), "gas": gas})
+                        .context(rejected)?;
+                    let gas = consume_scope
+                        .map(|scope| r.consume(token, &att, &qh, &challenge, &scope, within))
+                        .transpose()
+                        .context(rejected)?;
+                    (answer, gas)
                 }
-            }
+            };
+            json!({"valid": true, "answer": answer, "prepared": is_prepared,
+                   "consumed": gas.is_some(), "gas": gas})
         }
         ChainCmd::RegisterRequest {
             circuit,
