@@ -9,12 +9,27 @@ use serde::{Deserialize, Serialize};
 
 /// Bits of an encoded date (days since 0001-01-01 = day 1; 0 = missing).
 pub const DATE_BITS: u32 = 24;
-/// Bits of an encoded numeric value (offset fixed point; 0 = missing).
-pub const VALUE_BITS: u32 = 40;
+/// Bits of an encoded value bound (see [`encode_point`]; 0 = missing).
+pub const VALUE_BITS: u32 = 41;
 /// Fixed-point scale: values carry 3 decimal places.
 pub const VALUE_SCALE: i64 = 1000;
-/// Offset added to a fixed-point value so that encoded values are positive.
-pub const VALUE_OFFSET: i64 = 1 << (VALUE_BITS - 1);
+/// Offset added to a fixed-point value so that encoded values are positive: a value `v`
+/// must satisfy `|v| < VALUE_OFFSET - 1`.
+pub const VALUE_OFFSET: i64 = 1 << 39;
+/// Encoded lower bound of an interval open to the left ("below x"): below every point.
+pub const VALUE_MIN: u64 = 1;
+/// Encoded upper bound of an interval open to the right ("above x"): above every point.
+pub const VALUE_MAX: u64 = (1 << VALUE_BITS) - 1;
+/// Concept-code slots of a record leaf (codings of the resource's code).
+pub const CODE_SLOTS: usize = 4;
+/// Value-code slots of a record leaf (codings of `valueCodeableConcept`).
+pub const VALUE_CODE_SLOTS: usize = 2;
+/// Codes per query value-code set (`value_code_in`).
+pub const VALUE_CODE_SET_SIZE: usize = 8;
+/// Query-set padding meaning "matches nothing" (an empty intersection of code clauses). No
+/// code hashes to 1 (that would take a 248-bit SHA-256 preimage) and record slots are padded
+/// with 0, never 1.
+pub const NO_CODE: u64 = 1;
 /// Bits of the packed `meta` word: date (24) | status (4) << 24 | kind (4) << 28.
 pub const META_BITS: u32 = 32;
 /// Status bits inside `meta`.
@@ -137,43 +152,6 @@ impl Status {
     }
 }
 
-/// Canonical code-system URIs and their short aliases accepted in queries.
-pub const SYSTEM_ALIASES: [(&str, &str); 6] = [
-    ("sct", "http://snomed.info/sct"),
-    ("snomed", "http://snomed.info/sct"),
-    ("loinc", "http://loinc.org"),
-    ("cvx", "http://hl7.org/fhir/sid/cvx"),
-    ("rxnorm", "http://www.nlm.nih.gov/research/umls/rxnorm"),
-    ("ucum", "http://unitsofmeasure.org"),
-];
-
-pub fn normalize_system(system: &str) -> &str {
-    SYSTEM_ALIASES
-        .iter()
-        .find(|(a, _)| *a == system)
-        .map(|(_, u)| *u)
-        .unwrap_or(system)
-}
-
-/// Field encoding of a coded concept: `hash_to_field("zkmed/code/v1", system "|" code)`.
-/// The system is part of the hash, so SNOMED 123 and LOINC 123 differ. Never 0 in practice
-/// (0 would need a 248-bit SHA-256 preimage), so 0 can pad "matches nothing" sets.
-pub fn code_to_field(system: &str, code: &str) -> Fr {
-    let s = format!("{}|{}", normalize_system(system.trim()), code.trim());
-    hash_to_field("zkmed/code/v1", s.as_bytes())
-}
-
-/// Parses a FHIR token `system|code` (system may be an alias such as `sct`).
-pub fn token_to_field(token: &str) -> Result<Fr> {
-    let (sys, code) = token
-        .split_once('|')
-        .filter(|(s, c)| !s.trim().is_empty() && !c.trim().is_empty())
-        .ok_or_else(|| {
-            CoreError::Query(format!("code {token:?} is not a FHIR token `system|code`"))
-        })?;
-    Ok(code_to_field(sys, code))
-}
-
 /// Field encoding of a UCUM unit code (0 = no unit).
 pub fn unit_to_field(unit: &str) -> Fr {
     hash_to_field("zkmed/unit/v1", unit.trim().as_bytes())
@@ -197,11 +175,27 @@ pub fn decode_date(n: u32) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(n as i32)
 }
 
-/// Parses `YYYY-MM-DD` (a FHIR `date`; a `dateTime` is cut to its date part).
+/// Parses a query date: `YYYY-MM-DD`, or an RFC 3339 date-time (`2020-01-01T23:30:00-05:00`)
+/// which is converted to UTC before its calendar date is taken (2020-01-02 here). Every date
+/// zkmed compares is a UTC calendar date.
 pub fn parse_date(s: &str) -> Result<NaiveDate> {
-    let d = s.get(..10).unwrap_or(s);
-    NaiveDate::parse_from_str(d, "%Y-%m-%d")
+    let t = s.trim();
+    if t.len() > 10 {
+        return chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.with_timezone(&chrono::Utc).date_naive())
+            .map_err(|e| {
+                CoreError::Query(format!(
+                    "date {s:?} is neither YYYY-MM-DD nor an RFC 3339 date-time with offset: {e}"
+                ))
+            });
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
         .map_err(|e| CoreError::Query(format!("date {s:?} is not YYYY-MM-DD: {e}")))
+}
+
+/// Today's date in UTC (what `"$today"` and an `age_at_least` without `on` mean).
+pub fn today_utc() -> NaiveDate {
+    chrono::Utc::now().date_naive()
 }
 
 /// Parses a decimal string into fixed point with 3 decimals (exact; more digits is an error).
@@ -240,13 +234,68 @@ pub fn parse_fixed(s: &str) -> Result<i64> {
     Ok(v)
 }
 
-/// Offset encoding of a fixed-point value: `v + 2^39`, in `1..2^40`; 0 means "no value".
-pub fn encode_value(fixed: i64) -> u64 {
-    (fixed + VALUE_OFFSET) as u64
+/// Encoding of an exact fixed-point value: `2·(v + 2^39)`, an EVEN number in
+/// `[2, 2^41 - 2]`. The odd numbers between two points stand for "strictly between":
+/// `e(v) - 1` is above every point below `v` and below `v` itself, so a censored value
+/// "< v" is the interval `[VALUE_MIN, e(v) - 1]` and a query bound "< v" is `e(v) - 1`, and
+/// interval containment decides every comparison exactly (docs/encoding.md, "Values").
+/// The caller checks `|v| < VALUE_OFFSET - 1` (see [`parse_fixed`]).
+pub fn encode_point(fixed: i64) -> u64 {
+    2 * (fixed + VALUE_OFFSET) as u64
 }
 
-pub fn decode_value(enc: u64) -> Option<i64> {
-    (enc != 0).then(|| enc as i64 - VALUE_OFFSET)
+/// Inverse of [`encode_point`] for even, non-zero encodings.
+pub fn decode_point(enc: u64) -> Option<i64> {
+    (enc != 0 && enc % 2 == 0).then(|| (enc / 2) as i64 - VALUE_OFFSET)
+}
+
+/// FHIR `Quantity.comparator`: the true value is below / above the stated one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Comparator {
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+}
+
+impl Comparator {
+    /// Parses FHIR's `<`, `<=`, `>`, `>=` (`ad` is not an interval: `None`).
+    pub fn from_fhir(s: &str) -> Option<Comparator> {
+        match s {
+            "<" => Some(Comparator::Lt),
+            "<=" => Some(Comparator::Le),
+            ">" => Some(Comparator::Gt),
+            ">=" => Some(Comparator::Ge),
+            _ => None,
+        }
+    }
+    /// The FHIR spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparator::Lt => "<",
+            Comparator::Le => "<=",
+            Comparator::Gt => ">",
+            Comparator::Ge => ">=",
+        }
+    }
+}
+
+/// The encoded interval `[lo, hi]` a record's value is known to lie in: a point for an exact
+/// value, half-open to one side for a censored one, `[0, 0]` for no value.
+pub fn encode_value_interval(value: Option<i64>, comparator: Option<Comparator>) -> (u64, u64) {
+    let Some(v) = value else { return (0, 0) };
+    let e = encode_point(v);
+    match comparator {
+        None => (e, e),
+        Some(Comparator::Lt) => (VALUE_MIN, e - 1),
+        Some(Comparator::Le) => (VALUE_MIN, e),
+        Some(Comparator::Gt) => (e + 1, VALUE_MAX),
+        Some(Comparator::Ge) => (e, VALUE_MAX),
+    }
 }
 
 /// Formats a fixed-point value back to a decimal string.
@@ -289,13 +338,24 @@ mod tests {
         assert!(parse_fixed("99999999999999").is_err());
         assert_eq!(format_fixed(-125), "-0.125");
         assert_eq!(format_fixed(7000), "7");
-        assert_eq!(decode_value(encode_value(-125)), Some(-125));
-        assert!(encode_value(-(VALUE_OFFSET - 2)) >= 1);
+        assert_eq!(decode_point(encode_point(-125)), Some(-125));
+        assert!(encode_point(-(VALUE_OFFSET - 2)) > VALUE_MIN);
+        assert!(encode_point(VALUE_OFFSET - 2) < VALUE_MAX);
+        // "< 5" lies strictly between 4.999 and 5.
+        let (lo, hi) = encode_value_interval(Some(5000), Some(Comparator::Lt));
+        assert_eq!((lo, hi), (VALUE_MIN, encode_point(5000) - 1));
+        assert!(hi > encode_point(4999));
+        assert_eq!(encode_value_interval(None, Some(Comparator::Gt)), (0, 0));
     }
 
     #[test]
     fn dates() {
         let d = parse_date("2020-02-29T10:00:00Z").unwrap();
+        assert_eq!(
+            parse_date("2020-01-01T23:30:00-05:00").unwrap(),
+            NaiveDate::from_ymd_opt(2020, 1, 2).unwrap()
+        );
+        assert!(parse_date("2020-01-01T23:30:00").is_err());
         assert_eq!(decode_date(encode_date(d).unwrap()), Some(d));
         assert_eq!(
             encode_date(NaiveDate::from_ymd_opt(1, 1, 1).unwrap()).unwrap(),
@@ -306,12 +366,6 @@ mod tests {
 
     #[test]
     fn codes_and_kinds() {
-        assert_eq!(
-            code_to_field("sct", "1"),
-            code_to_field("http://snomed.info/sct", "1")
-        );
-        assert_ne!(code_to_field("sct", "1"), code_to_field("loinc", "1"));
-        assert!(token_to_field("nocode").is_err());
         for k in Kind::ALL {
             assert_eq!(Kind::from_id(k.id()), Some(k));
             assert_eq!(Kind::from_fhir_name(k.fhir_name()), Some(k));

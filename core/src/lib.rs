@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attestation;
+pub mod codes;
 pub mod encoding;
 pub mod error;
 pub mod field;

@@ -3,6 +3,7 @@
 //! by a parameter (given or default; `"$today"` as a default means the caller's today), and
 //! `{"$valueset": "param"}` by the value set the parameter names.
 
+use crate::encoding::today_utc;
 use crate::error::{CoreError, Result};
 use crate::query::Query;
 use chrono::NaiveDate;
@@ -51,7 +52,22 @@ pub struct Predicate {
     pub params: BTreeMap<String, ParamSpec>,
     #[serde(default)]
     pub valuesets: BTreeMap<String, Vec<String>>,
+    /// Codes the description or source text names that are deliberately NOT in the
+    /// predicate's code lists, each with the reason (a test checks that every code the text
+    /// names is either listed or here).
+    #[serde(default)]
+    pub excluded: Vec<Excluded>,
     pub query: Value,
+}
+
+/// A code the predicate's text names but its lists leave out, and why.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Excluded {
+    /// FHIR token `system|code`.
+    pub code: String,
+    /// Why it is left out.
+    pub reason: String,
 }
 
 /// Names of the shipped predicates.
@@ -103,6 +119,11 @@ impl Predicate {
             .map_err(|e| CoreError::Query(format!("predicate {}: {e}", self.name)))?;
         query.compile()?;
         Ok(query)
+    }
+
+    /// [`Predicate::instantiate`] with `"$today"` = today's UTC date.
+    pub fn instantiate_today(&self, params: &BTreeMap<String, Value>) -> Result<Query> {
+        self.instantiate(params, today_utc())
     }
 
     fn substitute(&self, v: &Value, params: &BTreeMap<String, Value>) -> Result<Value> {
@@ -176,6 +197,90 @@ mod tests {
             let q = p.instantiate(&BTreeMap::new(), today).unwrap();
             q.hash().unwrap();
         }
+    }
+
+    /// The code tokens of a text: maximal runs of `[A-Za-z0-9.-]`, kept if all digits or
+    /// LOINC-shaped (`NNNN-N`).
+    fn codes_named_in(text: &str) -> Vec<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+            .map(|t| t.trim_matches(|c| c == '.' || c == '-'))
+            .filter(|t| {
+                let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                digits(t)
+                    || t.split_once('-')
+                        .is_some_and(|(a, b)| digits(a) && b.len() == 1 && digits(b))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn every_code_the_text_names_is_listed_or_excluded() {
+        use crate::codes::{code_to_field, CodeRole, CodeSystem};
+        let mut failures = Vec::new();
+        for n in names() {
+            let p = get(n).unwrap();
+            // Every token the lists hold, by system.
+            let mut listed: Vec<String> = p.valuesets.values().flatten().cloned().collect();
+            fn walk(v: &Value, out: &mut Vec<String>) {
+                match v {
+                    Value::String(s) if s.contains('|') => out.push(s.clone()),
+                    Value::Array(xs) => xs.iter().for_each(|x| walk(x, out)),
+                    Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+                    _ => {}
+                }
+            }
+            walk(&p.query, &mut listed);
+            let key = |t: &str| {
+                let (s, c) = t.split_once('|').unwrap();
+                (
+                    CodeSystem::lookup(s),
+                    code_to_field(CodeRole::Concept, s, c),
+                )
+            };
+            let listed_keys: Vec<_> = listed.iter().map(|t| key(t)).collect();
+            let excluded_keys: Vec<_> = p.excluded.iter().map(|e| key(&e.code)).collect();
+            for e in &p.excluded {
+                assert!(!e.reason.trim().is_empty(), "{n}: {} has no reason", e.code);
+                assert!(
+                    !listed_keys.contains(&key(&e.code)),
+                    "{n}: {} is listed AND excluded",
+                    e.code
+                );
+            }
+            let systems: Vec<CodeSystem> = listed_keys.iter().filter_map(|k| k.0).collect();
+            let text = format!("{} {}", p.description, p.source);
+            for code in codes_named_in(&text) {
+                // A number of the shape of a code of a system the predicate uses.
+                let Some(system) = systems.iter().copied().find(|s| match s {
+                    CodeSystem::Snomed => code.len() >= 6 && !code.contains('-'),
+                    CodeSystem::Loinc => code.contains('-'),
+                    CodeSystem::Cvx => code.len() <= 3 && !code.contains('-'),
+                    _ => false,
+                }) else {
+                    continue;
+                };
+                let k = (
+                    Some(system),
+                    code_to_field(CodeRole::Concept, system.uri(), &code),
+                );
+                if !listed_keys.contains(&k) && !excluded_keys.contains(&k) {
+                    failures.push(format!(
+                        "{n}: the text names {} {code}, which is neither listed nor excluded",
+                        system.name()
+                    ));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn codes_in_text_are_found() {
+        assert_eq!(
+            codes_named_in("40055000 chronic sinusitis, LOINC 4548-4; covid-19: 207, 08."),
+            ["40055000", "4548-4", "207", "08"]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //!   "age_at_least": { "years": 18, "on": "2026-11-21" } }
 //! ```
 
+use crate::codes::{check_unit, token_to_field, CodeRole};
 use crate::encoding::*;
 use crate::error::{CoreError, Result};
 use crate::field::Fr;
@@ -17,8 +18,20 @@ use ark_ff::Zero;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-/// The only query-language version this build understands.
+/// The only query-language version this build understands (the JSON language; version 1
+/// gained `latest` and `value_code_in` without changing the meaning of any version-1 query).
 pub const QUERY_VERSION: u32 = 1;
+
+/// Version of the compiled encoding (the low byte of `flags`): 2 since censored values,
+/// value codes and `latest` (docs/encoding.md).
+pub const ENCODING_VERSION: u32 = 2;
+
+/// `quant_op` values of the compiled query.
+pub const OP_AT_LEAST: u8 = 0;
+/// `count <= k`.
+pub const OP_AT_MOST: u8 = 1;
+/// The latest matching record satisfies the value clauses.
+pub const OP_LATEST: u8 = 2;
 
 /// A query: an optional quantified clause over the records of one kind, AND an optional age
 /// clause. At least one of the two must be present.
@@ -49,6 +62,10 @@ pub enum Quantifier {
     None,
     CountAtLeast(u32),
     CountAtMost(u32),
+    /// Among the records matching the code, date and status clauses, the one with the
+    /// latest date (same-day ties: the one committed last) satisfies the value clauses
+    /// (`value_*`, `value_code_in`). No such record: the answer is no.
+    Latest,
 }
 
 /// A decimal number, given in JSON as a string (`"6.5"`) or a number (`6.5`); kept as text so
@@ -107,14 +124,18 @@ pub enum Filter {
     /// Status is one of these (`active`, `inactive`, `completed`, `in-progress`, `stopped`,
     /// `not-done`, `unknown`). Void records never match.
     StatusIn(Vec<String>),
+    /// The coded result (`valueCodeableConcept`) has one of these FHIR tokens. At most 8.
+    ValueCodeIn(Vec<String>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgeClause {
     pub years: u32,
-    /// The day on which the age is evaluated (`YYYY-MM-DD`).
-    pub on: String,
+    /// The day on which the age is evaluated (`YYYY-MM-DD`); absent = today (UTC) at
+    /// compilation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
 }
 
 /// A query compiled to the fields the circuits constrain.
@@ -125,6 +146,8 @@ pub struct CompiledQuery {
     pub quant_k: u32,
     pub code_any: bool,
     pub codes: [Fr; CODE_SET_SIZE],
+    pub value_code_any: bool,
+    pub value_codes: [Fr; VALUE_CODE_SET_SIZE],
     pub date_lo: u32,
     pub date_hi: u32,
     pub value_lo: u64,
@@ -167,10 +190,12 @@ impl Query {
             quant_k: 0,
             code_any: true,
             codes: [Fr::zero(); CODE_SET_SIZE],
+            value_code_any: true,
+            value_codes: [Fr::zero(); VALUE_CODE_SET_SIZE],
             date_lo: 0,
             date_hi: (1 << DATE_BITS) - 1,
             value_lo: 0,
-            value_hi: (1u64 << VALUE_BITS) - 1,
+            value_hi: VALUE_MAX,
             unit: Fr::zero(),
             statuses: [0; STATUS_SET_SIZE],
             age_enabled: false,
@@ -180,10 +205,11 @@ impl Query {
         if let Some(r) = &self.records {
             c.kind = r.kind.id();
             let (op, k) = match r.quantifier {
-                Quantifier::Exists => (0, 1),
-                Quantifier::None => (1, 0),
-                Quantifier::CountAtLeast(k) => (0, k),
-                Quantifier::CountAtMost(k) => (1, k),
+                Quantifier::Exists => (OP_AT_LEAST, 1),
+                Quantifier::None => (OP_AT_MOST, 0),
+                Quantifier::CountAtLeast(k) => (OP_AT_LEAST, k),
+                Quantifier::CountAtMost(k) => (OP_AT_MOST, k),
+                Quantifier::Latest => (OP_LATEST, 0),
             };
             if k >= 1 << COUNT_BITS {
                 return Err(CoreError::Query(format!(
@@ -193,6 +219,7 @@ impl Query {
             c.quant_op = op;
             c.quant_k = k;
             let mut codes: Option<Vec<Fr>> = None;
+            let mut value_codes: Option<Vec<Fr>> = None;
             let mut any_date = false;
             let mut any_value = false;
             let mut unit: Option<String> = None;
@@ -204,23 +231,15 @@ impl Query {
                 };
                 match f {
                     Filter::CodeIn(list) => {
-                        if list.is_empty() || list.len() > CODE_SET_SIZE {
-                            return Err(at(CoreError::Query(format!(
-                                "code_in needs 1 to {CODE_SET_SIZE} codes, got {}",
-                                list.len()
-                            ))));
-                        }
-                        let mut set = Vec::new();
-                        for t in list {
-                            let x = token_to_field(t).map_err(at)?;
-                            if !set.contains(&x) {
-                                set.push(x);
-                            }
-                        }
-                        codes = Some(match codes {
-                            None => set,
-                            Some(prev) => prev.into_iter().filter(|x| set.contains(x)).collect(),
-                        });
+                        let set = code_set("code_in", list, CODE_SET_SIZE, CodeRole::Concept)
+                            .map_err(at)?;
+                        codes = Some(intersect(codes, set));
+                    }
+                    Filter::ValueCodeIn(list) => {
+                        let set =
+                            code_set("value_code_in", list, VALUE_CODE_SET_SIZE, CodeRole::Value)
+                                .map_err(at)?;
+                        value_codes = Some(intersect(value_codes, set));
                     }
                     Filter::DateOnOrAfter(d)
                     | Filter::DateAfter(d)
@@ -241,7 +260,8 @@ impl Query {
                     | Filter::ValueGe(b) => {
                         any_value = true;
                         merge_unit(&mut unit, &b.unit).map_err(at)?;
-                        let v = encode_value(parse_fixed(&b.value.0).map_err(at)?);
+                        let v = encode_point(parse_fixed(&b.value.0).map_err(at)?);
+                        // Points are even; `v ± 1` stands for "strictly below/above v".
                         match f {
                             Filter::ValueLt(_) => c.value_hi = c.value_hi.min(v - 1),
                             Filter::ValueLe(_) => c.value_hi = c.value_hi.min(v),
@@ -252,8 +272,8 @@ impl Query {
                     Filter::ValueBetween(r) => {
                         any_value = true;
                         merge_unit(&mut unit, &r.unit).map_err(at)?;
-                        let lo = encode_value(parse_fixed(&r.min.0).map_err(at)?);
-                        let hi = encode_value(parse_fixed(&r.max.0).map_err(at)?);
+                        let lo = encode_point(parse_fixed(&r.min.0).map_err(at)?);
+                        let hi = encode_point(parse_fixed(&r.max.0).map_err(at)?);
                         if lo > hi {
                             return Err(at(CoreError::Query("value_between: min > max".into())));
                         }
@@ -291,17 +311,24 @@ impl Query {
             }
             if let Some(set) = codes {
                 c.code_any = false;
-                if let Some(first) = set.first() {
-                    for (i, slot) in c.codes.iter_mut().enumerate() {
-                        *slot = *set.get(i).unwrap_or(first);
-                    }
-                } // else: empty intersection, [0; 32] matches nothing
+                fill_set(&mut c.codes, &set);
+            }
+            if let Some(set) = value_codes {
+                c.value_code_any = false;
+                fill_set(&mut c.value_codes, &set);
             }
             if any_date {
                 c.date_lo = c.date_lo.max(1);
             }
             if any_value {
-                c.value_lo = c.value_lo.max(1);
+                c.value_lo = c.value_lo.max(VALUE_MIN);
+                if c.value_lo > c.value_hi {
+                    // No value satisfies the clauses: almost certainly a mistake in the
+                    // question, so say so instead of proving a confident "none".
+                    return Err(CoreError::Query(
+                        "the value clauses contradict each other (no value satisfies all)".into(),
+                    ));
+                }
             }
             if let Some(u) = unit {
                 c.unit = unit_to_field(&u);
@@ -317,7 +344,10 @@ impl Query {
             *slot = *status_set.get(i).unwrap_or(&status_set[0]);
         }
         if let Some(a) = &self.age_at_least {
-            let on = parse_date(&a.on)?;
+            let on = match &a.on {
+                Some(d) => parse_date(d)?,
+                None => today_utc(),
+            };
             let cutoff = years_before(on, a.years).ok_or_else(|| {
                 CoreError::Query(format!(
                     "age_at_least: {} years before {on} is out of range",
@@ -336,8 +366,44 @@ impl Query {
     }
 }
 
+/// A code clause's set: 1 to `max` tokens of known systems with valid codes, deduplicated.
+fn code_set(what: &str, list: &[String], max: usize, role: CodeRole) -> Result<Vec<Fr>> {
+    if list.is_empty() || list.len() > max {
+        return Err(CoreError::Query(format!(
+            "{what} needs 1 to {max} codes, got {}",
+            list.len()
+        )));
+    }
+    let mut set = Vec::new();
+    for t in list {
+        let x = token_to_field(role, t)?;
+        if !set.contains(&x) {
+            set.push(x);
+        }
+    }
+    Ok(set)
+}
+
+/// Several clauses of one type intersect.
+fn intersect(prev: Option<Vec<Fr>>, set: Vec<Fr>) -> Vec<Fr> {
+    match prev {
+        None => set,
+        Some(prev) => prev.into_iter().filter(|x| set.contains(x)).collect(),
+    }
+}
+
+/// Fills a fixed-size query set: the codes, padded by repeating the first; an empty set
+/// (an empty intersection) is all [`NO_CODE`], which matches nothing.
+fn fill_set(slots: &mut [Fr], set: &[Fr]) {
+    let nothing = Fr::from(NO_CODE);
+    for (i, slot) in slots.iter_mut().enumerate() {
+        *slot = set.get(i).or(set.first()).copied().unwrap_or(nothing);
+    }
+}
+
 fn merge_unit(acc: &mut Option<String>, u: &Option<String>) -> Result<()> {
     if let Some(u) = u {
+        check_unit(u)?;
         match acc {
             Some(prev) if prev != u => {
                 return Err(CoreError::Query(format!(
@@ -370,19 +436,24 @@ impl CompiledQuery {
         hash32(&self.codes)
     }
 
-    /// `flags = version | kind << 8 | quant_op << 11 | code_any << 12 | age_enabled << 13 |
-    /// quant_k << 16` (32 bits).
+    pub fn value_codes_hash(&self) -> Fr {
+        poseidon(&self.value_codes).expect("8 inputs are supported")
+    }
+
+    /// `flags = 2 | kind << 8 | quant_op << 11 | code_any << 13 | value_code_any << 14 |
+    /// age_enabled << 15 | quant_k << 16` (32 bits; the low byte is the encoding version).
     pub fn flags(&self) -> u64 {
-        QUERY_VERSION as u64
+        ENCODING_VERSION as u64
             | (self.kind as u64) << 8
             | (self.quant_op as u64) << 11
-            | (self.code_any as u64) << 12
-            | (self.age_enabled as u64) << 13
+            | (self.code_any as u64) << 13
+            | (self.value_code_any as u64) << 14
+            | (self.age_enabled as u64) << 15
             | (self.quant_k as u64) << 16
     }
 
-    /// The 9 inputs of the query hash, in order (see `docs/encoding.md`).
-    pub fn hash_inputs(&self) -> [Fr; 9] {
+    /// The 10 inputs of the query hash, in order (see `docs/encoding.md`).
+    pub fn hash_inputs(&self) -> [Fr; 10] {
         [
             Fr::from(self.flags()),
             Fr::from(self.date_lo as u64),
@@ -393,11 +464,12 @@ impl CompiledQuery {
             Fr::from(self.status_pack()),
             Fr::from(self.birth_cutoff as u64),
             self.codes_hash(),
+            self.value_codes_hash(),
         ]
     }
 
     pub fn hash(&self) -> Fr {
-        poseidon(&self.hash_inputs()).expect("9 inputs are supported")
+        poseidon(&self.hash_inputs()).expect("10 inputs are supported")
     }
 }
 
@@ -419,10 +491,13 @@ mod tests {
         assert_eq!(c.kind, Kind::Observation.id());
         assert_eq!((c.quant_op, c.quant_k), (0, 1));
         assert!(!c.code_any);
-        assert_eq!(c.codes[0], code_to_field("http://loinc.org", "4548-4"));
+        assert_eq!(
+            c.codes[0],
+            crate::codes::code_to_field(CodeRole::Concept, "http://loinc.org", "4548-4")
+        );
         assert_eq!(c.codes[2], c.codes[0], "padded by repetition");
-        assert_eq!(c.value_hi, encode_value(6499));
-        assert_eq!(c.value_lo, encode_value(4000));
+        assert_eq!(c.value_hi, encode_point(6500) - 1);
+        assert_eq!(c.value_lo, encode_point(4000));
         assert_eq!(c.statuses, [3; 8]);
         assert_eq!(c.unit, unit_to_field("%"));
         assert_eq!(
@@ -433,14 +508,15 @@ mod tests {
 
     #[test]
     fn hash_binds_every_field() {
-        let base = r#"{"version":1,"records":{"kind":"Condition","quantifier":"none","where":[{"code_in":["sct|1"]}]}}"#;
+        let base = r#"{"version":1,"records":{"kind":"Condition","quantifier":"none","where":[{"code_in":["sct|38341003"]}]}}"#;
         let h = q(base).unwrap().hash().unwrap();
         for other in [
             base.replace("none", "exists"),
             base.replace("Condition", "Procedure"),
-            base.replace("sct|1", "sct|2"),
+            base.replace("none", "latest"),
+            base.replace("sct|38341003", "sct|44054006"),
             base.replace(r#""where""#, r#""where":[],"x""#)
-                .replace(r#","x":[{"code_in":["sct|1"]}]"#, ""),
+                .replace(r#","x":[{"code_in":["sct|38341003"]}]"#, ""),
         ] {
             if let Ok(o) = q(&other) {
                 assert_ne!(o.hash().unwrap(), h, "{other}");
@@ -451,11 +527,14 @@ mod tests {
     #[test]
     fn empty_intersections_match_nothing() {
         let c = q(r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[
-            {"code_in":["sct|1"]},{"code_in":["sct|2"]},{"status_in":["active"]},{"status_in":["inactive"]}]}}"#)
+            {"code_in":["sct|38341003"]},{"code_in":["sct|44054006"]},{"status_in":["active"]},{"status_in":["inactive"]},
+            {"value_code_in":["sct|266919005"]},{"value_code_in":["sct|77176002"]}]}}"#)
         .unwrap()
         .compile()
         .unwrap();
-        assert_eq!(c.codes, [Fr::zero(); 32]);
+        assert_eq!(c.codes, [Fr::from(NO_CODE); 32]);
+        assert_eq!(c.value_codes, [Fr::from(NO_CODE); 8]);
+        assert!(!c.code_any && !c.value_code_any);
         assert_eq!(c.statuses, [NO_STATUS; 8]);
     }
 
@@ -491,6 +570,30 @@ mod tests {
                 "where[0]",
             ),
             (
+                r#"{"version":1,"records":{"kind":"Condition","quantifier":"none","where":[{"code_in":["snomedct|38341003"]}]}}"#,
+                "unknown code system \"snomedct\"",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Observation","quantifier":"none","where":[{"code_in":["lonic|4548-4"]}]}}"#,
+                "known: SNOMED CT",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Condition","quantifier":"none","where":[{"code_in":["sct|38341004"]}]}}"#,
+                "SNOMED CT code \"38341004\" fails its Verhoeff check digit",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Observation","quantifier":"none","where":[{"code_in":["loinc|4548-5"]}]}}"#,
+                "LOINC code \"4548-5\" fails its mod-10 check digit",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Observation","quantifier":"exists","where":[{"value_lt":{"value":1}},{"value_gt":{"value":2}}]}}"#,
+                "contradict",
+            ),
+            (
+                r#"{"version":1,"records":{"kind":"Observation","quantifier":"exists","where":[{"value_lt":{"value":1,"unit":"m g"}}]}}"#,
+                "not a UCUM code",
+            ),
+            (
                 r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[{"status_in":["void"]}]}}"#,
                 "never count",
             ),
@@ -518,7 +621,7 @@ mod tests {
             let e = q(json).unwrap_err().to_string();
             assert!(e.contains(needle), "{json}: {e}");
         }
-        let many: Vec<String> = (0..33).map(|i| format!("\"sct|{i}\"")).collect();
+        let many: Vec<String> = (0..33).map(|i| format!("\"cvx|{i}\"")).collect();
         let json = format!(
             r#"{{"version":1,"records":{{"kind":"Condition","quantifier":"exists","where":[{{"code_in":[{}]}}]}}}}"#,
             many.join(",")

@@ -42,7 +42,10 @@ pub use commitment::record_commitment;
 pub use error::{RecordsError, Result};
 pub use fhir::{decimal_to_fixed, import_bundle, ImportNote, ImportReport, ImportedPatient};
 pub use opening::{random_salt, OpenedRecord, Opening, OPENING_VERSION};
-pub use record::{patient_leaf, source_to_field, EncodedRecord, Gender, PatientInfo, Record};
+pub use record::{
+    patient_leaf, source_to_field, Code, CodeRole, CodeSystem, Comparator, EncodedRecord, Gender,
+    PatientInfo, Record,
+};
 pub use tree::{zero_hashes, KindTree, MerklePath, TREE_CAPACITY};
 pub use zkmed_core::encoding::{Kind, Status};
 pub use zkmed_core::field::Fr;

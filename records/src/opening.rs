@@ -32,7 +32,7 @@ use zkmed_core::encoding::Kind;
 use zkmed_core::field::{serde_fr, Fr};
 
 /// Version of the opening file format written by this crate.
-pub const OPENING_VERSION: u32 = 1;
+pub const OPENING_VERSION: u32 = 2;
 
 /// A fresh 248-bit salt: 31 random bytes read big-endian (always `< 2^248 < p`).
 pub fn random_salt<R: RngCore + CryptoRng>(rng: &mut R) -> Fr {
