@@ -29,6 +29,8 @@ pub mod openapi;
 pub mod pool;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 
 pub use startup::{Application, StartError};
+pub use state::{AppState, Readiness};

@@ -6,6 +6,7 @@ use crate::jobs::{JobStore, JobStoreError};
 use crate::metrics::Metrics;
 use crate::pool::ProverPool;
 use crate::routes::{attestations, health, info, jobs, verify};
+use crate::state::{AppState, Readiness};
 use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
@@ -45,34 +46,6 @@ pub enum StartError {
     Chain(String),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// Whether the service can prove yet.
-#[derive(Debug, Clone)]
-pub enum Readiness {
-    Ready,
-    Loading(String),
-    Failed(String),
-}
-
-/// What every handler shares.
-pub struct AppState {
-    pub settings: Settings,
-    pub keys: Arc<KeyStore>,
-    pub vkeys: KeySet,
-    pub pool: ProverPool,
-    pub jobs: Arc<JobStore>,
-    pub metrics: Arc<Metrics>,
-    pub auth: Authenticator,
-    /// The chain-backed commitment source, when `[chain]` is configured.
-    pub chain: Option<Arc<dyn zkmed_verifier::CommitmentSource>>,
-    readiness: Arc<Mutex<Readiness>>,
-}
-
-impl AppState {
-    pub fn readiness(&self) -> Readiness {
-        self.readiness.lock().expect("readiness lock").clone()
-    }
 }
 
 /// A built (bound, not yet running) service.
@@ -187,9 +160,9 @@ impl Application {
                         .route("/circuits", web::get().to(info::circuits))
                         .route("/keys/{circuit}/vk", web::get().to(info::verifying_key))
                         .route("/predicates", web::get().to(info::predicates_list))
-                        .route("/openapi.json", web::get().to(health::openapi)),
+                        .route("/openapi.json", web::get().to(crate::openapi::openapi)),
                 )
-                .default_service(web::to(not_found))
+                .default_service(web::to(crate::routes::not_found))
         })
         .workers(http_workers)
         .shutdown_timeout(shutdown);
@@ -233,14 +206,6 @@ impl Application {
         }
         Ok(())
     }
-}
-
-async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
-    crate::routes::error_json(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no route {} {}", req.method(), req.path()),
-    )
 }
 
 fn spawn_preload(keys: Arc<KeyStore>, preload: Vec<CircuitId>, readiness: Arc<Mutex<Readiness>>) {

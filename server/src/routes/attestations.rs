@@ -5,7 +5,7 @@ use crate::auth::AuthError;
 use crate::config::Scope;
 use crate::input::{read_body, InputError, ProveBody, ProveInput};
 use crate::pool::QueueFull;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use rand::rngs::OsRng;

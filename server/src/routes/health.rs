@@ -1,6 +1,6 @@
-//! Liveness, readiness, metrics and the OpenAPI document.
+//! Liveness, readiness and metrics.
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -34,17 +34,15 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let r = state.readiness();
     match r {
-        crate::startup::Readiness::Ready => HttpResponse::Ok().json(Health {
+        crate::state::Readiness::Ready => HttpResponse::Ok().json(Health {
             status: "ok".into(),
             detail: None,
         }),
-        crate::startup::Readiness::Loading(what) => {
-            HttpResponse::ServiceUnavailable().json(Health {
-                status: "loading".into(),
-                detail: Some(what),
-            })
-        }
-        crate::startup::Readiness::Failed(why) => HttpResponse::ServiceUnavailable().json(Health {
+        crate::state::Readiness::Loading(what) => HttpResponse::ServiceUnavailable().json(Health {
+            status: "loading".into(),
+            detail: Some(what),
+        }),
+        crate::state::Readiness::Failed(why) => HttpResponse::ServiceUnavailable().json(Health {
             status: "failed".into(),
             detail: Some(why),
         }),
@@ -62,12 +60,4 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                 .expect("valid mime"),
         ))
         .body(state.metrics.render())
-}
-
-/// This API's OpenAPI 3.1 document.
-#[utoipa::path(get, path = "/v1/openapi.json", tag = "ops",
-    responses((status = 200, description = "OpenAPI document")))]
-pub async fn openapi() -> HttpResponse {
-    use utoipa::OpenApi;
-    HttpResponse::Ok().json(crate::openapi::ApiDoc::openapi())
 }

@@ -1,7 +1,7 @@
 //! Public, read-only routes: circuits, verifying keys, predicates.
 
 use super::{error_json, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::{ContentType, ETAG};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};

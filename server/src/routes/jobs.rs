@@ -6,7 +6,7 @@ use crate::auth::AuthError;
 use crate::config::Scope;
 use crate::input::ProveBody;
 use crate::jobs::{Job, JobStatus, JobStoreError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};

@@ -86,3 +86,12 @@ pub(crate) fn busy_response(e: &QueueFull) -> HttpResponse {
     );
     r
 }
+
+/// Any path no route serves: `404` with the method and path.
+pub(crate) async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    error_json(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route {} {}", req.method(), req.path()),
+    )
+}

@@ -4,7 +4,7 @@ use super::{auth_response, error_json, input_response, ErrorBody};
 use crate::auth::AuthError;
 use crate::config::Scope;
 use crate::input::{read_body, InputError, VerifyBody, VerifyInput};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;

@@ -1,0 +1,402 @@
+//! `zkmed chain ...`: the on-chain registries (identities, issuers, record commitments) and
+//! on-chain checks, on the embedded chain (default) or a node over JSON-RPC.
+
+use super::{
+    deployment_file, load_query, out_line, parse_field_arg, read_attestation, read_deployment, Ctx,
+    QueryArgs,
+};
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::path::PathBuf;
+use zkmed_core::field::{fr_to_dec, parse_fr};
+
+#[derive(Args)]
+pub struct ChainArgs {
+    /// A node's JSON-RPC URL (any EVM chain). Default: the embedded chain in --data-dir.
+    #[arg(long, env = "ZKMED_RPC", global = true)]
+    rpc: Option<String>,
+    /// Private key (hex) that signs, with --rpc.
+    #[arg(long, env = "ZKMED_CHAIN_KEY", hide_env_values = true, global = true)]
+    key: Option<String>,
+    /// The account to act as on the embedded chain (no keys there).
+    #[arg(
+        long = "as",
+        global = true,
+        default_value = "0x0000000000000000000000000000000000000001"
+    )]
+    as_account: String,
+    /// Where the embedded chain's state and the deployment addresses are kept.
+    #[arg(long, global = true, default_value = ".zkmed/chain")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    pub cmd: ChainCmd,
+}
+
+#[derive(Subcommand)]
+pub enum ChainCmd {
+    /// Deploy the registries and the attestation verifier (this account governs).
+    Deploy,
+    /// Accredit an issuer (governance).
+    Accredit {
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Suspend an issuer (governance).
+    Suspend {
+        #[arg(long)]
+        issuer: String,
+        #[arg(long, default_value = "suspended")]
+        reason: String,
+    },
+    /// Mint a patient's soul-bound identity token (accredited issuer).
+    Mint {
+        #[arg(long)]
+        patient: String,
+        #[arg(long)]
+        identity_commitment: String,
+        /// Recovery guardians (repeat).
+        #[arg(long = "guardian")]
+        guardians: Vec<String>,
+        #[arg(long, default_value_t = 0)]
+        threshold: u8,
+    },
+    /// Anchor a record commitment (accredited issuer); --batch FILE for many (`token,root`
+    /// per line).
+    Anchor {
+        #[arg(long, required_unless_present = "batch")]
+        token: Option<u64>,
+        #[arg(long, required_unless_present = "batch")]
+        root: Option<String>,
+        #[arg(long, conflicts_with_all = ["token", "root"])]
+        batch: Option<PathBuf>,
+        #[arg(long)]
+        correction: bool,
+    },
+    /// Guardian recovery: propose (and approve), or approve, re-binding a token.
+    Recover {
+        #[arg(value_parser = ["propose", "approve"])]
+        step: String,
+        #[arg(long)]
+        token: u64,
+        #[arg(long)]
+        new_owner: String,
+        #[arg(long)]
+        new_identity_commitment: String,
+    },
+    /// Install a compiled Groth16 verifier contract for a circuit (governance). The artifact
+    /// is what `node tools/solc/compile.mjs` writes for the contract that `zkmed export
+    /// solidity` generated from your verifying key.
+    InstallVerifier {
+        #[arg(long, default_value = "exists-v1")]
+        circuit: String,
+        /// e.g. contracts/artifacts/ExistsV1Verifier.json
+        #[arg(long)]
+        artifact: PathBuf,
+    },
+    /// Check an attestation on chain (read-only, costs nothing): the registries, then the
+    /// pairing, in the attestation verifier contract. Prints the answer or the revert reason.
+    Check {
+        #[arg(long)]
+        token: u64,
+        #[arg(long, default_value = "attestation.json")]
+        attestation: PathBuf,
+        #[command(flatten)]
+        query: QueryArgs,
+        #[arg(long)]
+        challenge: String,
+        /// Accept a root current at some moment in the last N seconds (default: current).
+        #[arg(long, default_value_t = 0)]
+        within: u64,
+        /// Spend the nullifier in this scope (a transaction): a one-time claim.
+        #[arg(long)]
+        consume_scope: Option<String>,
+        /// The prepared check (one scalar multiplication; the cheapest on-chain check)
+        /// against the token's snapshot (`zkmed chain prepare`, at most `--within` seconds
+        /// old) and the request registered for this question, challenge and SCOPE
+        /// (`zkmed chain register-request`).
+        #[arg(long, value_name = "SCOPE")]
+        prepared: Option<String>,
+    },
+    /// Register a verifier's question, challenge and scope with the circuit's verifier
+    /// contract, for prepared checks (anyone).
+    RegisterRequest {
+        #[arg(long, default_value = "exists-v1")]
+        circuit: String,
+        #[command(flatten)]
+        query: QueryArgs,
+        #[arg(long)]
+        challenge: String,
+        #[arg(long)]
+        scope: String,
+    },
+    /// Snapshot a token for prepared checks (anyone): the registries are checked now and
+    /// the token's precomputed term is stored with the time.
+    Prepare {
+        #[arg(long)]
+        token: u64,
+        #[arg(long, default_value = "exists-v1")]
+        circuit: String,
+    },
+    /// Revoke an identity token (its minting issuer, or governance).
+    Revoke {
+        #[arg(long)]
+        token: u64,
+    },
+    /// Deployment, and a token's or an identity's current state.
+    Status {
+        #[arg(long)]
+        token: Option<u64>,
+        #[arg(long)]
+        identity_commitment: Option<String>,
+    },
+}
+
+pub fn run(ctx: &Ctx, a: ChainArgs) -> Result<()> {
+    cmd_chain(a, ctx.json)
+}
+
+fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
+    use zkmed_chain::backend::{AnyBackend, EmbeddedBackend, Registry, RpcBackend};
+    use zkmed_chain::Deployment;
+    let addr = |s: &str, what: &str| -> Result<zkmed_chain::backend::Address> {
+        s.parse()
+            .map_err(|e| anyhow!("--{what} {s:?}: not an address: {e}"))
+    };
+    let deployment_file = deployment_file(a.rpc.as_deref(), &a.data_dir);
+    let backend = match &a.rpc {
+        Some(url) => {
+            // The signing key lives on in the signer (zeroized on drop); this copy is
+            // wiped as soon as the signer is built.
+            let key = zeroize::Zeroizing::new(
+                a.key
+                    .take()
+                    .ok_or_else(|| anyhow!("--rpc needs --key (or ZKMED_CHAIN_KEY)"))?,
+            );
+            AnyBackend::Rpc(RpcBackend::connect(url, &key)?)
+        }
+        None => AnyBackend::Embedded(EmbeddedBackend::open(
+            &a.data_dir,
+            addr(&a.as_account, "as")?,
+        )?),
+    };
+    let fr = |s: &str, what: &str| parse_fr(s).with_context(|| format!("--{what}"));
+    if let ChainCmd::Deploy = a.cmd {
+        let r = Registry::deploy(backend)?;
+        r.deployment.save(&deployment_file)?;
+        out_line(json, serde_json::to_value(r.deployment)?, || {
+            format!(
+                "deployed (governance {}):\n{}",
+                r.backend_account(),
+                serde_json::to_string_pretty(&r.deployment).unwrap_or_default()
+            )
+        });
+        return Ok(());
+    }
+    let d: Deployment = read_deployment(&deployment_file)?;
+    let mut r = Registry::attach(backend, d);
+    let v = match a.cmd {
+        ChainCmd::Deploy => unreachable!("handled above"),
+        ChainCmd::Accredit { issuer, name } => {
+            json!({"gas": r.accredit(addr(&issuer, "issuer")?, &name)?})
+        }
+        ChainCmd::Suspend { issuer, reason } => {
+            json!({"gas": r.suspend(addr(&issuer, "issuer")?, &reason)?})
+        }
+        ChainCmd::Mint {
+            patient,
+            identity_commitment,
+            guardians,
+            threshold,
+        } => {
+            let gs = guardians
+                .iter()
+                .map(|g| addr(g, "guardian"))
+                .collect::<Result<Vec<_>>>()?;
+            let t = r.mint(
+                addr(&patient, "patient")?,
+                &fr(&identity_commitment, "identity-commitment")?,
+                &gs,
+                threshold,
+            )?;
+            json!({"token": t.to_string()})
+        }
+        ChainCmd::Anchor {
+            token,
+            root,
+            batch,
+            correction,
+        } => match batch {
+            Some(f) => {
+                let text =
+                    std::fs::read_to_string(&f).with_context(|| format!("{}", f.display()))?;
+                let items =
+                    text.lines()
+                        .enumerate()
+                        .filter(|(_, l)| !l.trim().is_empty())
+                        .map(|(i, l)| {
+                            let (t, rt) = l.split_once(',').ok_or_else(|| {
+                                anyhow!("{} line {}: expected `token,root`", f.display(), i + 1)
+                            })?;
+                            let t: u64 = t.trim().parse().map_err(|e| {
+                                anyhow!("{} line {}: token: {e}", f.display(), i + 1)
+                            })?;
+                            Ok((
+                                zkmed_chain::backend::U256::from(t),
+                                parse_fr(rt.trim())
+                                    .with_context(|| format!("{} line {}", f.display(), i + 1))?,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                let gas = r.anchor_batch(&items, correction)?;
+                json!({"anchored": items.len(), "gas": gas, "gas_per_patient": gas / items.len().max(1) as u64})
+            }
+            None => {
+                let (t, rt) = (token.unwrap_or_default(), root.unwrap_or_default());
+                json!({"gas": r.anchor(zkmed_chain::backend::U256::from(t), &fr(&rt, "root")?, correction)?})
+            }
+        },
+        ChainCmd::Recover {
+            step,
+            token,
+            new_owner,
+            new_identity_commitment,
+        } => {
+            let (t, o, c) = (
+                zkmed_chain::backend::U256::from(token),
+                addr(&new_owner, "new-owner")?,
+                fr(&new_identity_commitment, "new-identity-commitment")?,
+            );
+            let gas = if step == "propose" {
+                r.propose_recovery(t, o, &c)?
+            } else {
+                r.approve_recovery(t, o, &c)?
+            };
+            json!({"gas": gas})
+        }
+        ChainCmd::InstallVerifier { circuit, artifact } => {
+            let text = std::fs::read_to_string(&artifact)
+                .with_context(|| format!("{}", artifact.display()))?;
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", artifact.display()))?;
+            let code = v["bytecode"]
+                .as_str()
+                .and_then(|h| hex::decode(h.trim_start_matches("0x")).ok())
+                .filter(|b| !b.is_empty())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: no `bytecode` (hex): not a compile.mjs artifact",
+                        artifact.display()
+                    )
+                })?;
+            let (address, gas) = r.install_verifier(&circuit, &code.into())?;
+            json!({"circuit": circuit, "verifier": address.to_string(), "gas": gas})
+        }
+        ChainCmd::Check {
+            token,
+            attestation,
+            query,
+            challenge,
+            within,
+            consume_scope,
+            prepared,
+        } => {
+            let att = read_attestation(&attestation)?;
+            let qh = load_query(&query)?.hash()?;
+            let challenge = parse_field_arg("challenge", &challenge)?;
+            let token = zkmed_chain::backend::U256::from(token);
+            // The same mapping as `prove --scope` (the domain is the field, not the flag).
+            let scope_arg = |flag: &str, s: &str| {
+                zkmed_server::input::parse_field("scope", s).map_err(|e| anyhow!("--{flag}: {e}"))
+            };
+            let consume_scope = consume_scope
+                .map(|s| scope_arg("consume-scope", &s))
+                .transpose()?;
+            let is_prepared = prepared.is_some();
+            let (answer, gas) = match prepared {
+                Some(scope) => {
+                    let request = zkmed_chain::backend::Request {
+                        circuit: att.circuit.clone(),
+                        query_hash: qh,
+                        challenge,
+                        scope: scope_arg("prepared", &scope)?,
+                    };
+                    if consume_scope.is_some_and(|c| c != request.scope) {
+                        bail!("--consume-scope and --prepared name different scopes");
+                    }
+                    let rejected = "attestation REJECTED on chain (prepared check)";
+                    let answer = r
+                        .check_prepared(token, &att, &request, within)
+                        .context(rejected)?;
+                    let gas = consume_scope
+                        .map(|_| r.consume_prepared(token, &att, &request, within))
+                        .transpose()
+                        .context(rejected)?;
+                    (answer, gas)
+                }
+                None => {
+                    let rejected = "attestation REJECTED on chain";
+                    let answer = r
+                        .check(token, &att, &qh, &challenge, within)
+                        .context(rejected)?;
+                    let gas = consume_scope
+                        .map(|scope| r.consume(token, &att, &qh, &challenge, &scope, within))
+                        .transpose()
+                        .context(rejected)?;
+                    (answer, gas)
+                }
+            };
+            json!({"valid": true, "answer": answer, "prepared": is_prepared,
+                   "consumed": gas.is_some(), "gas": gas})
+        }
+        ChainCmd::RegisterRequest {
+            circuit,
+            query,
+            challenge,
+            scope,
+        } => {
+            let request = zkmed_chain::backend::Request {
+                circuit,
+                query_hash: load_query(&query)?.hash()?,
+                challenge: parse_field_arg("challenge", &challenge)?,
+                scope: parse_field_arg("scope", &scope)?,
+            };
+            let gas = r.register_request(&request)?;
+            json!({"request": request.id().to_string(), "gas": gas})
+        }
+        ChainCmd::Prepare { token, circuit } => {
+            let gas = r.prepare(zkmed_chain::backend::U256::from(token), &circuit)?;
+            json!({"token": token, "circuit": circuit, "gas": gas})
+        }
+        ChainCmd::Revoke { token } => {
+            json!({"gas": r.revoke(zkmed_chain::backend::U256::from(token))?})
+        }
+        ChainCmd::Status {
+            token,
+            identity_commitment,
+        } => {
+            let token = match (token, identity_commitment) {
+                (Some(t), _) => Some(zkmed_chain::backend::U256::from(t)),
+                (None, Some(c)) => r.token_of_commitment(&fr(&c, "identity-commitment")?)?,
+                (None, None) => None,
+            };
+            let token = token
+                .map(|t| -> Result<serde_json::Value> {
+                    Ok(json!({
+                        "id": t.to_string(),
+                        "owner": r.owner_of(t).ok().map(|a| a.to_string()),
+                        "identity_commitment": r.identity_commitment(t)?.map(|x| fr_to_dec(&x)),
+                        "current_root": r.current_root(t)?.map(|x| fr_to_dec(&x)),
+                    }))
+                })
+                .transpose()?;
+            json!({"deployment": d, "token": token})
+        }
+    };
+    out_line(json, v.clone(), || {
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    });
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! What every handler shares: the state the start-up code builds and the routes read.
+//! Neither the routes nor this module know how the service is started.
+
+use crate::auth::Authenticator;
+use crate::config::Settings;
+use crate::jobs::JobStore;
+use crate::metrics::Metrics;
+use crate::pool::ProverPool;
+use std::sync::{Arc, Mutex};
+use zkmed_prover::KeyStore;
+use zkmed_verifier::KeySet;
+
+/// Whether the service can prove yet.
+#[derive(Debug, Clone)]
+pub enum Readiness {
+    Ready,
+    Loading(String),
+    Failed(String),
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub settings: Settings,
+    pub keys: Arc<KeyStore>,
+    pub vkeys: KeySet,
+    pub pool: ProverPool,
+    pub jobs: Arc<JobStore>,
+    pub metrics: Arc<Metrics>,
+    pub auth: Authenticator,
+    /// The chain-backed commitment source, when `[chain]` is configured.
+    pub chain: Option<Arc<dyn zkmed_verifier::CommitmentSource>>,
+    pub(crate) readiness: Arc<Mutex<Readiness>>,
+}
+
+impl AppState {
+    pub fn readiness(&self) -> Readiness {
+        self.readiness.lock().expect("readiness lock").clone()
+    }
+}
