@@ -25,8 +25,10 @@ pub trait Backend {
     /// it; a revert is an error with its reason.
     fn send(&mut self, call: &str, to: Option<Address>, data: Bytes)
         -> Result<Outcome, ChainError>;
-    /// A read-only call.
+    /// A read-only call (from [`Backend::account`]).
     fn call(&mut self, call: &str, to: Address, data: Bytes) -> Result<Bytes, ChainError>;
+    /// The chain's id (EIP-155).
+    fn chain_id(&mut self) -> Result<u64, ChainError>;
 }
 
 /// The embedded chain, acting as `account` (no keys: accounts are addresses). Several
@@ -79,27 +81,78 @@ impl Backend for EmbeddedBackend {
             .map_err(decode_call_error)
     }
     fn call(&mut self, call: &str, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
+        let account = self.account;
         self.chain()?
-            .call(call, to, data)
+            .call_from(call, account, to, data)
             .map_err(decode_call_error)
     }
+    fn chain_id(&mut self) -> Result<u64, ChainError> {
+        Ok(self.chain()?.chain_id())
+    }
 }
+
+/// Timeouts and retries of a JSON-RPC connection.
+///
+/// Every JSON-RPC request has `request_timeout` (and each TCP connect `connect_timeout`).
+/// Reads (`eth_call`, the chain id, blocks, receipts) are retried up to `read_retries`
+/// times after a transport failure (connection refused or reset, timeout, HTTP 5xx), with
+/// a short backoff (200 ms, 400 ms, ...); a node's own answer (a revert, an error object)
+/// is never retried. Sends are never retried: a transaction that may have reached the node
+/// is not sent twice. A read therefore fails within about
+/// `(1 + read_retries) × request_timeout` plus the backoff, with
+/// [`ChainError::Unreachable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RpcOptions {
+    pub connect_timeout: std::time::Duration,
+    pub request_timeout: std::time::Duration,
+    pub read_retries: u32,
+}
+
+impl Default for RpcOptions {
+    /// Connect 5 s, request 10 s, 2 retries for reads.
+    fn default() -> Self {
+        RpcOptions {
+            connect_timeout: std::time::Duration::from_secs(5),
+            request_timeout: std::time::Duration::from_secs(10),
+            read_retries: 2,
+        }
+    }
+}
+
+/// How long a sent transaction's receipt is waited for (polled with reads, each under the
+/// request timeout): a public chain's block time is seconds, a local node's zero.
+pub const RECEIPT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// A node over JSON-RPC, signing with a local key (or read-only, without one).
 ///
 /// The RPC runs on a thread of its own with its own runtime, so a backend can be used from
-/// any thread, async executors included (a call blocks its caller until the node answers).
+/// any thread, async executors included (a call blocks its caller until the node answers,
+/// at most the [`RpcOptions`] timeouts).
 pub struct RpcBackend {
     tasks: std::sync::mpsc::Sender<RpcTask>,
     account: Address,
     signing: bool,
+    /// The node, as error messages name it (scheme, host and port only: a provider's URL
+    /// path can hold an API key).
+    node: Node,
+    options: RpcOptions,
 }
 
 type RpcTask = Box<dyn FnOnce(&tokio::runtime::Runtime, &DynProvider) + Send>;
 
 impl RpcBackend {
-    /// Connects to `rpc_url`, signing transactions with `private_key` (hex).
+    /// Connects to `rpc_url`, signing transactions with `private_key` (hex), with the
+    /// default [`RpcOptions`].
     pub fn connect(rpc_url: &str, private_key: &str) -> Result<RpcBackend, ChainError> {
+        Self::connect_with(rpc_url, private_key, RpcOptions::default())
+    }
+
+    /// Connects to `rpc_url`, signing transactions with `private_key` (hex).
+    pub fn connect_with(
+        rpc_url: &str,
+        private_key: &str,
+        options: RpcOptions,
+    ) -> Result<RpcBackend, ChainError> {
         let signer: PrivateKeySigner = private_key
             .trim()
             .parse()
@@ -110,22 +163,53 @@ impl RpcBackend {
                 )
             })?;
         let account = signer.address();
-        Self::start(rpc_url, Some(signer), account)
+        Self::start(rpc_url, Some(signer), account, options)
     }
 
-    /// Connects to `rpc_url` for reads only (a verifier needs no key).
+    /// Connects to `rpc_url` for reads only (a verifier needs no key), with the default
+    /// [`RpcOptions`].
     pub fn read_only(rpc_url: &str) -> Result<RpcBackend, ChainError> {
-        Self::start(rpc_url, None, Address::ZERO)
+        Self::read_only_with(rpc_url, RpcOptions::default())
+    }
+
+    /// Connects to `rpc_url` for reads only.
+    pub fn read_only_with(rpc_url: &str, options: RpcOptions) -> Result<RpcBackend, ChainError> {
+        Self::start(rpc_url, None, Address::ZERO, options)
+    }
+
+    /// The options this connection was made with.
+    pub fn options(&self) -> RpcOptions {
+        self.options
+    }
+
+    /// Reads the chain id: `Ok` when the node answers (what a readiness probe checks).
+    pub fn ping(&mut self) -> Result<(), ChainError> {
+        self.chain_id().map(|_| ())
     }
 
     fn start(
         rpc_url: &str,
         signer: Option<PrivateKeySigner>,
         account: Address,
+        options: RpcOptions,
     ) -> Result<RpcBackend, ChainError> {
-        let url = rpc_url
+        use alloy::transports::http::reqwest;
+        let url: reqwest::Url = rpc_url
             .parse()
             .map_err(|e| ChainError::Invalid(format!("RPC URL {rpc_url:?}: {e}")))?;
+        let node = Node {
+            shown: match (url.host_str(), url.port_or_known_default()) {
+                (Some(h), Some(p)) => format!("{}://{h}:{p}", url.scheme()),
+                _ => format!("{}://?", url.scheme()),
+            },
+            full: url.as_str().to_string(),
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .build()
+            .map_err(|e| ChainError::Rpc(format!("HTTP client: {e}")))?;
+        let client = alloy::rpc::client::RpcClient::new_http_with_client(http, url);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -134,9 +218,9 @@ impl RpcBackend {
         let provider = match signer {
             Some(s) => ProviderBuilder::new()
                 .wallet(EthereumWallet::from(s))
-                .connect_http(url)
+                .connect_client(client)
                 .erased(),
-            None => ProviderBuilder::new().connect_http(url).erased(),
+            None => ProviderBuilder::new().connect_client(client).erased(),
         };
         let (tasks, rx) = std::sync::mpsc::channel::<RpcTask>();
         std::thread::Builder::new()
@@ -151,6 +235,8 @@ impl RpcBackend {
             tasks,
             account,
             signing,
+            node,
+            options,
         })
     }
 
@@ -166,6 +252,64 @@ impl RpcBackend {
             }))
             .map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())?
+    }
+
+    /// What a failed request says: a transport failure is [`ChainError::Unreachable`]
+    /// (naming the node and the cause), a revert its reason, anything else the node's error.
+    fn error_for(node: &Node, call: &str, e: TransportError) -> ChainError {
+        if matches!(e, alloy::transports::RpcError::Transport(_)) {
+            ChainError::Unreachable(format!("{} ({call}): {}", node.shown, node.redact(&e)))
+        } else {
+            rpc_revert(call, e)
+        }
+    }
+}
+
+/// A node's URL, and how messages show it.
+#[derive(Clone)]
+struct Node {
+    /// scheme://host:port
+    shown: String,
+    full: String,
+}
+
+impl Node {
+    /// `e` and its causes, with the full URL (which may hold a key) shown as host and port.
+    fn redact(&self, e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            let m = c.to_string();
+            if !text.contains(&m) {
+                text = format!("{text}: {m}");
+            }
+            cause = c.source();
+        }
+        text.replace(&self.full, &self.shown)
+    }
+}
+
+type TransportError = alloy::transports::TransportError;
+
+/// Runs the read `f` until it succeeds, fails with the node's own answer, or has failed
+/// `1 + retries` times with a transport error (200 ms × attempt between tries).
+async fn read_retrying<T, Fut>(
+    retries: u32,
+    mut f: impl FnMut() -> Fut,
+) -> Result<T, TransportError>
+where
+    Fut: std::future::IntoFuture<Output = Result<T, TransportError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match f().into_future().await {
+            Err(alloy::transports::RpcError::Transport(_)) if attempt < retries => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
+                    .await;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -193,22 +337,30 @@ impl Backend for RpcBackend {
             None => tx.into_create(),
         };
         let call = call.to_string();
+        let (node, retries) = (self.node.clone(), self.options.read_retries);
         self.run(move |rt, p| {
             rt.block_on(async {
-                // Preflight for the revert reason. The gas limit is the node's estimate:
-                // every zkmed contract reverts on failure (the attestation verifier
-                // `require`s the pairing), so the estimate executes the real path.
-                if let Err(e) = p.call(tx.clone()).await {
-                    return Err(rpc_revert(&call, e));
-                }
-                let pending = p
-                    .send_transaction(tx)
+                let err = |e| RpcBackend::error_for(&node, &call, e);
+                // Preflight (a read, retried) for the revert reason. The gas limit is the
+                // node's estimate: every zkmed contract reverts on failure (the attestation
+                // verifier `require`s the pairing), so the estimate executes the real path.
+                read_retrying(retries, || p.call(tx.clone()))
                     .await
-                    .map_err(|e| rpc_revert(&call, e))?;
+                    .map_err(err)?;
+                // Sent once, never retried: it may have reached the node.
+                let pending = p.send_transaction(tx).await.map_err(err)?;
+                let hash = *pending.tx_hash();
                 let r = pending
+                    .with_timeout(Some(RECEIPT_WAIT))
                     .get_receipt()
                     .await
-                    .map_err(|e| ChainError::Rpc(format!("{call}: {e}")))?;
+                    .map_err(|e| {
+                        ChainError::Unreachable(format!(
+                            "{} ({call}): no receipt for transaction {hash}: {}",
+                            node.shown,
+                            node.redact(&e)
+                        ))
+                    })?;
                 if !r.status() {
                     return Err(ChainError::Failed {
                         call,
@@ -230,9 +382,18 @@ impl Backend for RpcBackend {
             .to(to)
             .input(data.into());
         let call = call.to_string();
+        let (node, retries) = (self.node.clone(), self.options.read_retries);
         self.run(move |rt, p| {
-            rt.block_on(async { p.call(tx).await })
-                .map_err(|e| rpc_revert(&call, e))
+            rt.block_on(read_retrying(retries, || p.call(tx.clone())))
+                .map_err(|e| RpcBackend::error_for(&node, &call, e))
+        })
+    }
+
+    fn chain_id(&mut self) -> Result<u64, ChainError> {
+        let (node, retries) = (self.node.clone(), self.options.read_retries);
+        self.run(move |rt, p| {
+            rt.block_on(read_retrying(retries, || p.get_chain_id()))
+                .map_err(|e| RpcBackend::error_for(&node, "eth_chainId", e))
         })
     }
 }
@@ -374,6 +535,11 @@ impl<B: Backend> Registry<B> {
                 verifier,
             },
         })
+    }
+
+    /// Reads the chain id: `Ok` when the chain answers (a readiness probe).
+    pub fn ping(&mut self) -> Result<(), ChainError> {
+        self.backend.chain_id().map(|_| ())
     }
 
     /// The account this registry handle acts as.
@@ -930,6 +1096,12 @@ impl Backend for AnyBackend {
         match self {
             AnyBackend::Rpc(b) => b.call(call, to, data),
             AnyBackend::Embedded(b) => b.call(call, to, data),
+        }
+    }
+    fn chain_id(&mut self) -> Result<u64, ChainError> {
+        match self {
+            AnyBackend::Rpc(b) => b.chain_id(),
+            AnyBackend::Embedded(b) => b.chain_id(),
         }
     }
 }

@@ -16,15 +16,33 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// Reads the addresses `zkmed chain deploy` wrote to `file`.
+    /// Reads the addresses `zkmed chain deploy` wrote to `file`; each goes through
+    /// [`parse_address`] (a mixed-case address must pass its EIP-55 checksum).
     pub fn load(file: &std::path::Path) -> Result<Deployment, ChainError> {
         let bytes = std::fs::read(file)
             .map_err(|e| ChainError::Invalid(format!("deployment file {}: {e}", file.display())))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
+        let not_one = |why: String| {
             ChainError::Invalid(format!(
-                "deployment file {}: not a deployment (from `zkmed chain deploy`): {e}",
+                "deployment file {}: not a deployment (from `zkmed chain deploy`): {why}",
                 file.display()
             ))
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| not_one(e.to_string()))?;
+        let field = |name: &str| -> Result<Address, ChainError> {
+            let s = v
+                .get(name)
+                .and_then(|x| x.as_str())
+                .ok_or_else(|| not_one(format!("no `{name}` address")))?;
+            parse_address(s).map_err(|e| {
+                ChainError::Invalid(format!("deployment file {}: {name}: {e}", file.display()))
+            })
+        };
+        Ok(Deployment {
+            issuers: field("issuers")?,
+            identity: field("identity")?,
+            records: field("records")?,
+            verifier: field("verifier")?,
         })
     }
 
@@ -40,6 +58,34 @@ impl Deployment {
             serde_json::to_string_pretty(self).map_err(|e| ChainError::Invalid(e.to_string()))?;
         std::fs::write(file, text).map_err(io)
     }
+}
+
+/// Parses an address: `0x` and 40 hex digits, all lowercase or all uppercase, or mixed
+/// case that passes its EIP-55 checksum. A mixed-case address whose checksum fails is an
+/// error naming it (a mistyped character in a checksummed address is caught, not used).
+pub fn parse_address(s: &str) -> Result<Address, ChainError> {
+    let t = s.trim();
+    let digits = t.strip_prefix("0x").unwrap_or(t);
+    if t.len() != digits.len() + 2
+        || digits.len() != 40
+        || !digits.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(ChainError::Invalid(format!(
+            "{s:?} is not an address (0x and 40 hex digits)"
+        )));
+    }
+    let a: Address = digits
+        .parse()
+        .map_err(|e| ChainError::Invalid(format!("{s:?} is not an address: {e}")))?;
+    let lower = digits.bytes().any(|b| b.is_ascii_lowercase());
+    let upper = digits.bytes().any(|b| b.is_ascii_uppercase());
+    if lower && upper && a.to_checksum(None)[2..] != *digits {
+        return Err(ChainError::Invalid(format!(
+            "address {t}: mixed case, but the EIP-55 checksum fails (a mistyped character?); \
+             write it all lowercase only if you are sure of every digit"
+        )));
+    }
+    Ok(a)
 }
 
 /// The on-chain id of a circuit: `keccak256` of its name (e.g. `"exists-v1"`), the key of

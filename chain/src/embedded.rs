@@ -37,6 +37,8 @@ const FORMAT: &str = "zkmed-embedded-chain/1";
 pub struct EmbeddedChain {
     db: CacheDB<EmptyDB>,
     block: u64,
+    /// Seconds added to the wall clock ([`EmbeddedChain::advance_time`]; not persisted).
+    time_offset: u64,
     path: Option<PathBuf>,
     _lock: Option<std::fs::File>,
 }
@@ -76,11 +78,26 @@ impl EmbeddedChain {
     /// The chain's file name inside a data directory.
     pub const FILE: &'static str = "embedded-chain.json";
 
+    /// The embedded chain's id (`block.chainid`; EIP-155), as `eth_chainId` would say.
+    pub const CHAIN_ID: u64 = 1337;
+
+    /// The chain's id ([`EmbeddedChain::CHAIN_ID`]).
+    pub fn chain_id(&self) -> u64 {
+        Self::CHAIN_ID
+    }
+
+    /// Moves this handle's clock `secs` seconds ahead of the wall clock (for tests of
+    /// time-outs; like anvil's `evm_increaseTime`). Not persisted.
+    pub fn advance_time(&mut self, secs: u64) {
+        self.time_offset += secs;
+    }
+
     /// A fresh chain kept only in memory.
     pub fn in_memory() -> EmbeddedChain {
         EmbeddedChain {
             db: CacheDB::new(EmptyDB::default()),
             block: 0,
+            time_offset: 0,
             path: None,
             _lock: None,
         }
@@ -114,6 +131,7 @@ impl EmbeddedChain {
         Ok(EmbeddedChain {
             db: p.db,
             block: p.block,
+            time_offset: 0,
             path: Some(path.to_path_buf()),
             _lock: Some(held),
         })
@@ -147,10 +165,11 @@ impl EmbeddedChain {
         ExecutionResult = ExecutionResult,
         Error = revm::context_interface::result::EVMError<std::convert::Infallible>,
     > + '_ {
-        let (block, ts) = (self.block, now());
+        let (block, ts) = (self.block, now() + self.time_offset);
         Context::mainnet()
             .modify_cfg_chained(|c| {
                 c.disable_nonce_check = true;
+                c.chain_id = Self::CHAIN_ID;
             })
             .modify_block_chained(|b| {
                 b.number = U256::from(block);
@@ -163,6 +182,7 @@ impl EmbeddedChain {
     fn tx(from: Address, kind: TxKind, data: Bytes) -> Result<TxEnv, ChainError> {
         TxEnv::builder()
             .caller(from)
+            .chain_id(Some(Self::CHAIN_ID))
             .kind(kind)
             .data(data)
             .gas_limit(16_000_000)
@@ -223,9 +243,21 @@ impl EmbeddedChain {
         Ok(out)
     }
 
-    /// Executes a read-only call against the current state (nothing is committed).
+    /// Executes a read-only call against the current state (nothing is committed), from
+    /// the zero address.
     pub fn call(&mut self, call: &str, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
-        let tx = Self::tx(Address::ZERO, TxKind::Call(to), data)?;
+        self.call_from(call, Address::ZERO, to, data)
+    }
+
+    /// A read-only call from `from` (`msg.sender` in the callee).
+    pub fn call_from(
+        &mut self,
+        call: &str,
+        from: Address,
+        to: Address,
+        data: Bytes,
+    ) -> Result<Bytes, ChainError> {
+        let tx = Self::tx(from, TxKind::Call(to), data)?;
         let r = self.evm().transact(tx).map_err(|e| ChainError::Call {
             call: call.into(),
             reason: format!("{e:?}"),

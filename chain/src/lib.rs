@@ -16,6 +16,7 @@ pub mod error;
 pub mod source;
 pub mod testing;
 
-pub use client::Deployment;
+pub use backend::{RpcBackend, RpcOptions};
+pub use client::{parse_address, Deployment};
 pub use error::ChainError;
 pub use source::{ChainCommitments, Freshness, RegistryCommitments};

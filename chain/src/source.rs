@@ -17,7 +17,7 @@
 //! runtime, so the source can be called from any thread, async executors' included (it
 //! blocks the caller until the chain answers).
 
-use crate::backend::{Backend, Registry, RpcBackend};
+use crate::backend::{Backend, Registry, RpcBackend, RpcOptions};
 use crate::client::Deployment;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -65,14 +65,33 @@ pub struct RegistryCommitments<B: Backend + Send> {
 pub type ChainCommitments = RegistryCommitments<RpcBackend>;
 
 impl ChainCommitments {
-    /// Reads the registries of `deployment` at `rpc_url` (no key needed).
+    /// Reads the registries of `deployment` at `rpc_url` (no key needed), with the
+    /// default [`RpcOptions`].
     pub fn connect(
         rpc_url: &str,
         deployment: Deployment,
         freshness: Freshness,
         max_age: Duration,
     ) -> Result<ChainCommitments, crate::ChainError> {
-        let backend = RpcBackend::read_only(rpc_url)?;
+        Self::connect_with(
+            rpc_url,
+            deployment,
+            freshness,
+            max_age,
+            RpcOptions::default(),
+        )
+    }
+
+    /// [`ChainCommitments::connect`] with the connection's timeouts and retries: a dead
+    /// node makes `check_commitment` fail with `SourceError::Unavailable` within them.
+    pub fn connect_with(
+        rpc_url: &str,
+        deployment: Deployment,
+        freshness: Freshness,
+        max_age: Duration,
+        options: RpcOptions,
+    ) -> Result<ChainCommitments, crate::ChainError> {
+        let backend = RpcBackend::read_only_with(rpc_url, options)?;
         Ok(RegistryCommitments::new(
             Registry::attach(backend, deployment),
             freshness,
@@ -91,6 +110,14 @@ impl<B: Backend + Send> RegistryCommitments<B> {
             cache: Mutex::new(HashMap::new()),
             max_age,
         }
+    }
+
+    /// Reads the chain id: `Ok` when the chain answers (a service's readiness probe).
+    pub fn ping(&self) -> Result<(), crate::ChainError> {
+        self.registry
+            .lock()
+            .map_err(|_| crate::ChainError::Invalid("registry lock poisoned".into()))?
+            .ping()
     }
 
     fn lookup(&self, idc: &Fr, rc: &Fr) -> Result<(), SourceError> {
