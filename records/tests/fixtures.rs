@@ -9,11 +9,45 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use zkmed_records::{import_bundle, Gender, Kind, Opening, Status};
 
+/// Independent reading of a raw FHIR date: the UTC calendar date and the UTC instant
+/// (a date without time at 00:00), via chrono's RFC 3339 parser.
+fn raw_instant(s: &str) -> chrono::NaiveDateTime {
+    if s.len() > 10 {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+            .naive_utc()
+    } else {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+    }
+}
+
+/// The distinct `system|code` tokens of a raw CodeableConcept with both parts.
+fn raw_tokens(cc: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in cc["coding"].as_array().into_iter().flatten() {
+        if let (Some(s), Some(k)) = (c["system"].as_str(), c["code"].as_str()) {
+            let t = format!("{s}|{k}");
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+fn tokens(codes: &[zkmed_records::Code]) -> Vec<String> {
+    codes.iter().map(|c| c.token()).collect()
+}
+
 #[test]
 fn all_fixtures_import_and_counts_match_a_raw_scan() {
     let files = common::fixtures();
     assert_eq!(files.len(), 24, "expected the 24 Synthea bundles");
     let mut total_records = 0;
+    let (mut bp_components, mut coded_values, mut medications) = (0, 0, 0);
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let bytes = std::fs::read(&path).unwrap();
@@ -23,21 +57,25 @@ fn all_fixtures_import_and_counts_match_a_raw_scan() {
         let raw: Value = serde_json::from_slice(&bytes).unwrap();
         let entries = raw["entry"].as_array().unwrap();
         let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
-        let mut quantity_components = 0;
+        let mut components = 0;
         let mut patient = None;
+        let mut by_id: BTreeMap<String, &Value> = BTreeMap::new();
         for e in entries {
             let r = &e["resource"];
             let t = r["resourceType"].as_str().unwrap().to_string();
             if t == "Observation" {
-                if let Some(cs) = r["component"].as_array() {
-                    quantity_components += cs
-                        .iter()
-                        .filter(|c| c.get("valueQuantity").is_some())
-                        .count();
-                }
+                components += r["component"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| !raw_tokens(&c["code"]).is_empty())
+                    .count();
             }
             if t == "Patient" {
                 patient = Some(r.clone());
+            }
+            if let Some(id) = r["id"].as_str() {
+                by_id.insert(id.to_string(), r);
             }
             *by_type.entry(t).or_default() += 1;
         }
@@ -45,6 +83,8 @@ fn all_fixtures_import_and_counts_match_a_raw_scan() {
         let rep = &imp.report;
         assert_eq!(rep.entries, entries.len(), "{name}");
         assert_eq!(rep.bundle_type.as_deref(), Some("transaction"), "{name}");
+        // Every entry is accounted for: Patient + committed + skipped.
+        assert_eq!(rep.accounted_entries(), entries.len(), "{name}");
         for k in Kind::ALL {
             let raw_n = by_type.get(k.fhir_name()).copied().unwrap_or(0);
             assert_eq!(
@@ -55,13 +95,15 @@ fn all_fixtures_import_and_counts_match_a_raw_scan() {
             // Synthea always codes its resources, so nothing is skipped.
             assert_eq!(rep.resources[&k], raw_n, "{name} {k:?}: {:?}", rep.skipped);
             let extra = if k == Kind::Observation {
-                quantity_components
+                components
             } else {
                 0
             };
             assert_eq!(rep.records[&k], raw_n + extra, "{name} {k:?}");
             assert_eq!(imp.records_of(k).count(), rep.records[&k], "{name} {k:?}");
         }
+        assert_eq!(rep.components[&Kind::Observation], components, "{name}");
+        assert_eq!(rep.skipped_components(), 0, "{name}");
         let skipped_expected: BTreeMap<String, usize> = by_type
             .iter()
             .filter(|(t, _)| t.as_str() != "Patient" && Kind::from_fhir_name(t).is_none())
@@ -69,8 +111,22 @@ fn all_fixtures_import_and_counts_match_a_raw_scan() {
             .collect();
         assert_eq!(rep.skipped_types, skipped_expected, "{name}");
         assert!(
+            rep.skipped
+                .iter()
+                .all(|g| g.reason == "not a clinical resource"),
+            "{name}: {:?}",
+            rep.skipped
+        );
+        assert!(
             rep.skipped_types["Encounter"] > 0 && rep.skipped_types["Claim"] > 0,
             "{name}"
+        );
+        // Synthea writes offsets and full dates: no warning at all.
+        assert!(rep.warnings.is_empty(), "{name}: {:?}", rep.warnings);
+        let table = rep.to_string();
+        assert!(
+            table.contains(&format!("{} entries", entries.len())),
+            "{table}"
         );
 
         // Patient facts.
@@ -88,10 +144,64 @@ fn all_fixtures_import_and_counts_match_a_raw_scan() {
         };
         assert_eq!(imp.patient.gender, g);
 
-        // Every record has a code, a date and a status that is not void (Synthea data is clean).
+        // Every record against its raw resource: all codings, coded values, the UTC date.
+        // Within a kind, leaves are in chronological (UTC instant) order.
+        let mut last: BTreeMap<Kind, chrono::NaiveDateTime> = BTreeMap::new();
         for r in &imp.records {
-            assert!(!r.code.is_empty() && !r.system.is_empty());
-            assert!(r.date.is_some(), "{name}: {r:?}");
+            let fid = r.fhir_id.as_deref().unwrap();
+            let (id, comp) = match fid.split_once("#component[") {
+                Some((id, c)) => (id, Some(c.trim_end_matches(']').parse::<usize>().unwrap())),
+                None => (fid, None),
+            };
+            let res = by_id[id];
+            let (code_cc, value_cc, quantity) = match comp {
+                Some(i) => {
+                    let c = &res["component"][i];
+                    (&c["code"], &c["valueCodeableConcept"], &c["valueQuantity"])
+                }
+                None => {
+                    let field = match r.kind {
+                        Kind::Immunization => "vaccineCode",
+                        Kind::MedicationRequest => "medicationCodeableConcept",
+                        _ => "code",
+                    };
+                    (
+                        &res[field],
+                        &res["valueCodeableConcept"],
+                        &res["valueQuantity"],
+                    )
+                }
+            };
+            assert_eq!(tokens(&r.codes), raw_tokens(code_cc), "{name} {fid}");
+            assert_eq!(tokens(&r.value_codes), raw_tokens(value_cc), "{name} {fid}");
+            if let Some(v) = quantity["value"].as_f64() {
+                let got = r.value.expect("a value") as f64 / 1000.0;
+                assert!(
+                    (got - v).abs() <= 0.0005 + 1e-9,
+                    "{name} {fid}: {got} vs {v}"
+                );
+                assert_eq!(r.unit.as_deref(), quantity["code"].as_str(), "{name} {fid}");
+                assert_eq!(r.comparator, None);
+            } else {
+                assert_eq!(r.value, None, "{name} {fid}");
+            }
+            let raw_date = [
+                "onsetDateTime",
+                "performedDateTime",
+                "effectiveDateTime",
+                "occurrenceDateTime",
+                "authoredOn",
+                "recordedDate",
+            ]
+            .iter()
+            .find_map(|f| res[*f].as_str())
+            .or_else(|| res["performedPeriod"]["start"].as_str())
+            .unwrap_or_else(|| panic!("{name} {fid}: no date"));
+            let at = raw_instant(raw_date);
+            assert_eq!(r.date, Some(at.date()), "{name} {fid}");
+            if let Some(prev) = last.insert(r.kind, at) {
+                assert!(prev <= at, "{name} {fid}: leaf order is chronological");
+            }
             assert_ne!(r.status, Status::Void);
             if r.kind == Kind::AllergyIntolerance {
                 // Synthea's allergies carry no encounter, recorder or asserter.
@@ -102,10 +212,22 @@ fn all_fixtures_import_and_counts_match_a_raw_scan() {
                     "{name}: every other Synthea record has an encounter with a provider"
                 );
             }
+            if comp.is_some() && r.codes[0].code == "8480-6" {
+                bp_components += 1;
+            }
+            coded_values += usize::from(!r.value_codes.is_empty());
+            medications += usize::from(r.kind == Kind::MedicationRequest);
         }
         total_records += imp.records.len();
     }
     assert!(total_records > 4000, "{total_records}");
+    // What these fixtures hold of the new import semantics: blood-pressure components
+    // (systolic 8480-6 shown), coded results (smoking status ...), RxNorm medications
+    // (all coded inline: these Synthea bundles hold no Medication resources and no
+    // multi-coded resources; those shapes are covered by import_semantics.rs).
+    assert!(bp_components > 150, "{bp_components}");
+    assert!(coded_values > 150, "{coded_values}");
+    assert!(medications > 100, "{medications}");
 }
 
 #[test]
@@ -113,11 +235,11 @@ fn jonathan_hermiston_lung_transplant() {
     let imp = import_bundle(&common::fixture("Jonathan_Hermiston")).unwrap();
     let tx: Vec<_> = imp
         .records_of(Kind::Procedure)
-        .filter(|r| r.code == "88039007")
+        .filter(|r| r.codes[0].code == "88039007")
         .collect();
     assert_eq!(tx.len(), 1, "one lung transplant");
     let r = tx[0];
-    assert_eq!(r.system, "http://snomed.info/sct");
+    assert_eq!(tokens(&r.codes), vec!["http://snomed.info/sct|88039007"]);
     assert_eq!(r.status, Status::Completed);
     assert_eq!(r.date, NaiveDate::from_ymd_opt(2011, 6, 4));
     assert_eq!(r.end, NaiveDate::from_ymd_opt(2011, 6, 4));
@@ -134,7 +256,7 @@ fn jonathan_hermiston_lung_transplant() {
         .find(|r| r.fhir_id.as_deref() == Some("d1f7dfb4-fde0-4c7f-865f-3aa1757d5b98"))
         .unwrap();
     assert_eq!(
-        (htn.kind, htn.code.as_str(), htn.status),
+        (htn.kind, htn.codes[0].code.as_str(), htn.status),
         (Kind::Condition, "38341003", Status::Active)
     );
     assert_eq!(htn.date, NaiveDate::from_ymd_opt(1966, 1, 29));
@@ -148,7 +270,11 @@ fn jonathan_hermiston_lung_transplant() {
         .unwrap();
     let panel = &imp.records[i];
     assert_eq!(
-        (panel.code.as_str(), panel.value, panel.unit.as_deref()),
+        (
+            panel.codes[0].code.as_str(),
+            panel.value,
+            panel.unit.as_deref()
+        ),
         ("55284-4", None, None)
     );
     let dia = &imp.records[i + 1];
@@ -158,10 +284,13 @@ fn jonathan_hermiston_lung_transplant() {
         Some("a96accb8-59e6-4836-ac20-cab6a80bff41#component[0]")
     );
     assert_eq!(
-        (dia.code.as_str(), dia.value, dia.unit.as_deref()),
+        (dia.codes[0].code.as_str(), dia.value, dia.unit.as_deref()),
         ("8462-4", Some(109_563), Some("mm[Hg]"))
     );
-    assert_eq!((sys.code.as_str(), sys.value), ("8480-6", Some(193_190)));
+    assert_eq!(
+        (sys.codes[0].code.as_str(), sys.value),
+        ("8480-6", Some(193_190))
+    );
     for c in [dia, sys] {
         assert_eq!(
             (c.kind, c.date, c.status, &c.source),
@@ -177,9 +306,9 @@ fn alejandro_riojas_cabg() {
     let imp = import_bundle(&common::fixture("Alejandro_Riojas")).unwrap();
     let r = imp
         .records_of(Kind::Procedure)
-        .find(|r| r.code == "232717009")
+        .find(|r| r.codes[0].code == "232717009")
         .expect("coronary artery bypass grafting");
-    assert_eq!(r.system, "http://snomed.info/sct");
+    assert_eq!(r.codes[0].system, "http://snomed.info/sct");
     assert_eq!(r.status, Status::Completed);
     assert!(r.date.is_some());
 }
@@ -214,11 +343,14 @@ fn resolved_conditions_are_inactive_and_medication_statuses_map() {
                     other => panic!("{other}"),
                 };
                 assert_eq!(rec().status, want);
-                assert_eq!(rec().system, "http://www.nlm.nih.gov/research/umls/rxnorm");
+                assert_eq!(
+                    rec().codes[0].system,
+                    "http://www.nlm.nih.gov/research/umls/rxnorm"
+                );
             }
             "Immunization" => {
                 assert_eq!(rec().status, Status::Completed);
-                assert_eq!(rec().system, "http://hl7.org/fhir/sid/cvx");
+                assert_eq!(rec().codes[0].system, "http://hl7.org/fhir/sid/cvx");
             }
             _ => {}
         }

@@ -194,6 +194,64 @@ fn bad_dates() {
         r#"{"resourceType":"Immunization","id":"i","status":"completed","vaccineCode":{"coding":[{"system":"s","code":"1"}]},"occurrenceDateTime":"0000-01-01"}"#,
     ]));
     assert_contains(&m, &["occurrenceDateTime", "year 0000"]);
+    // Times and offsets are checked too: an offset decides the UTC date.
+    for (raw, why) in [
+        ("2020-01-01T10:00:00+0500", "time-zone offset"),
+        ("2020-01-01T10:00:00+15:00", "time-zone offset"),
+        ("2020-01-01T24:00:00Z", "time part"),
+        ("2020-01-01T10:00:00.Z", "time part"),
+    ] {
+        let m = err(&bundle(&[&format!(
+            r#"{{"resourceType":"Observation","id":"o","status":"final","code":{{"coding":[{{"system":"s","code":"1"}}]}},"effectiveDateTime":"{raw}"}}"#
+        )]));
+        assert_contains(
+            &m,
+            &["Observation/o", "field `effectiveDateTime`", raw, why],
+        );
+    }
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Observation","id":"o","status":"final","code":{"coding":[{"system":"s","code":"1"}]},"effectivePeriod":{"start":"2020-01-01T10:00:00Z","end":"2020-02-30"}}"#,
+    ]));
+    assert_contains(&m, &["field `effectivePeriod.end`", "day 30"]);
+    // A birth date is a date, not a dateTime.
+    let m = err(
+        r#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","id":"pp","birthDate":"1980-01-01T00:00:00Z"}}]}"#,
+    );
+    assert_contains(&m, &["Patient/pp", "birthDate", "dateTime"]);
+}
+
+#[test]
+fn wrong_types_in_the_new_fields() {
+    let m = err(&bundle(&[
+        r##"{"resourceType":"MedicationRequest","id":"mr","status":"active","contained":{"resourceType":"Medication"},"medicationReference":{"reference":"#m"}}"##,
+    ]));
+    assert_contains(
+        &m,
+        &[
+            "MedicationRequest/mr",
+            "field `contained`",
+            "wrong JSON type",
+        ],
+    );
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Observation","id":"o","status":"final","code":{"coding":[{"system":"s","code":"1"}]},"component":[{"code":{"coding":[{"system":"s","code":"2"}]},"valueCodeableConcept":"pos"}]}"#,
+    ]));
+    assert_contains(
+        &m,
+        &["Observation/o", "field `component`", "wrong JSON type"],
+    );
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Observation","id":"o","status":"final","code":{"coding":[{"system":"s","code":"1"}]},"valueCodeableConcept":["positive"]}"#,
+    ]));
+    assert_contains(&m, &["Observation/o", "field `valueCodeableConcept`"]);
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Condition","id":"c","code":{"coding":[{"system":"s","code":"1"}]},"onsetPeriod":"2020"}"#,
+    ]));
+    assert_contains(&m, &["Condition/c", "field `onsetPeriod`"]);
+    let m = err(&bundle(&[
+        r#"{"resourceType":"Observation","id":"o","status":"final","code":{"coding":[{"system":"s","code":"1"}]},"valueQuantity":{"value":5,"comparator":7}}"#,
+    ]));
+    assert_contains(&m, &["Observation/o", "field `valueQuantity`"]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -208,6 +266,27 @@ fn small_fixture() -> &'static [u8] {
         v["entry"].as_array_mut().unwrap().truncate(120);
         serde_json::to_vec(&v).unwrap()
     })
+}
+
+/// A hand-made bundle with the shapes the Synthea fixtures lack: Medications by reference
+/// (bundle and contained), multi-coded resources, components with coded values and
+/// comparators, offsets.
+fn rich_bundle() -> Value {
+    serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "p", "birthDate": "1970-01-01"}},
+        {"fullUrl": "urn:uuid:m1", "resource": {"resourceType": "Medication", "id": "m1", "identifier": [{"system": "urn:x", "value": "1"}],
+            "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "860975"}]}}},
+        {"resource": {"resourceType": "MedicationRequest", "id": "a", "status": "active", "medicationReference": {"reference": "urn:uuid:m1"}, "authoredOn": "2020-01-01T23:30:00-05:00"}},
+        {"resource": {"resourceType": "MedicationRequest", "id": "b", "status": "active", "medicationReference": {"reference": "Medication?identifier=urn:x|1"}}},
+        {"resource": {"resourceType": "MedicationRequest", "id": "c", "status": "stopped", "medicationReference": {"reference": "#med"},
+            "contained": [{"resourceType": "Medication", "id": "med", "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197361"}]}}]}},
+        {"resource": {"resourceType": "Condition", "id": "d", "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"},
+            {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "E11.9"}, {"system": "urn:local", "code": "DM"}]}, "onsetPeriod": {"start": "2010-01-01T00:00:00+01:00"}}},
+        {"resource": {"resourceType": "Observation", "id": "e", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "24356-8"}]},
+            "effectiveDateTime": "2021-01-01T12:00:00Z", "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "260385009"}]},
+            "component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "5799-2"}]}, "valueQuantity": {"value": 25, "comparator": "<", "code": "/uL"}},
+                          {"code": {"coding": [{"system": "http://loinc.org", "code": "5778-6"}]}, "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "371244009"}]}}]}}
+    ]})
 }
 
 fn random_value(seed: u64) -> Value {
@@ -284,8 +363,38 @@ proptest! {
         }
         let bytes = serde_json::to_vec(&v).unwrap();
         match import_bundle(&bytes) {
-            Ok(imp) => prop_assert!(imp.records.iter().all(|r| r.validate().is_ok())),
+            Ok(imp) => {
+                prop_assert!(imp.records.iter().all(|r| r.validate().is_ok()));
+                prop_assert_eq!(imp.report.accounted_entries(), imp.report.entries);
+            }
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
     }
+
+    #[test]
+    fn structural_mutations_of_a_rich_bundle_never_panic(
+        muts in proptest::collection::vec((proptest::collection::vec(any::<usize>(), 1..8), any::<u64>()), 1..4)
+    ) {
+        let mut v = rich_bundle();
+        for (path, seed) in &muts {
+            mutate(&mut v["entry"], path, *seed);
+        }
+        let bytes = serde_json::to_vec(&v).unwrap();
+        match import_bundle(&bytes) {
+            Ok(imp) => {
+                prop_assert!(imp.records.iter().all(|r| r.validate().is_ok()));
+                prop_assert_eq!(imp.report.accounted_entries(), imp.report.entries);
+                let _ = imp.report.to_string();
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+}
+
+#[test]
+fn the_rich_bundle_imports() {
+    let imp = import_bundle(&serde_json::to_vec(&rich_bundle()).unwrap()).unwrap();
+    assert_eq!(imp.records.len(), 7);
+    assert_eq!(imp.report.accounted_entries(), imp.report.entries);
+    assert!(imp.report.warnings.is_empty(), "{:?}", imp.report.warnings);
 }

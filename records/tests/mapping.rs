@@ -1,4 +1,7 @@
-//! Hand-made bundles: status mapping, dates, values, units, codes, sources and skips.
+//! Hand-made bundles: status mapping, dates, values, units, codes, sources and skips. (The
+//! semantics added for issue 14 — every coding, medication references, components,
+//! comparators, coded values, UTC and leaf order, the grouped report — are in
+//! `import_semantics.rs`.)
 
 mod common;
 
@@ -154,13 +157,14 @@ fn refuted_condition_and_entered_in_error_observation_are_void_but_committed() {
         .as_bytes(),
     )
     .unwrap();
+    // Grouped by kind, bundle order within a kind (same date).
     let st: Vec<_> = imp.records.iter().map(|r| (r.kind, r.status)).collect();
     assert_eq!(
         st,
         vec![
             (Kind::Condition, Status::Void),
-            (Kind::Observation, Status::Void),
-            (Kind::Condition, Status::Inactive)
+            (Kind::Condition, Status::Inactive),
+            (Kind::Observation, Status::Void)
         ]
     );
     // Void records still get a leaf: meta carries status 0.
@@ -206,23 +210,29 @@ fn values_units_and_rounding() {
     // The encoded value is the offset fixed point.
     let imp = import_bundle(bundle(&[&q("5.7", ucum)]).as_bytes()).unwrap();
     let e = imp.records[0].encode(zkmed_core::Fr::from(1u64)).unwrap();
-    assert_eq!(e.value, 5700 + (1u64 << 39));
+    let point = zkmed_core::encoding::encode_point(5700);
+    assert_eq!((e.value_lo, e.value_hi), (point, point));
     assert_eq!(e.unit, zkmed_core::encoding::unit_to_field("mg/dL"));
 
-    // A comparator or an out-of-range value drops the value (and unit), with a warning.
+    // A comparator `ad` or an out-of-range value drops the value (and unit), with a
+    // warning (`<` and friends are kept: see import_semantics.rs).
     let imp = import_bundle(
         bundle(&[&observation(
             "final",
-            r#","valueQuantity":{"value":5,"comparator":"<","code":"mg/dL"}"#,
+            r#","valueQuantity":{"value":5,"comparator":"ad","code":"mg/dL"}"#,
         )])
         .as_bytes(),
     )
     .unwrap();
     assert_eq!(
-        (imp.records[0].value, imp.records[0].unit.clone()),
-        (None, None)
+        (
+            imp.records[0].value,
+            imp.records[0].comparator,
+            imp.records[0].unit.clone()
+        ),
+        (None, None, None)
     );
-    assert!(imp.report.warnings[0].reason.contains("comparator"));
+    assert!(imp.report.warnings[0].reason.contains("\"ad\""));
     let imp = import_bundle(bundle(&[&q("1e300", ucum)]).as_bytes()).unwrap();
     assert_eq!(imp.records[0].value, None);
     assert!(imp.report.warnings[0]
@@ -244,15 +254,20 @@ fn dates_fallbacks_and_partial_dates() {
     )
     .unwrap();
     let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd);
-    let dates: Vec<_> = imp.records.iter().map(|r| (r.date, r.end)).collect();
+    let dates: Vec<_> = imp
+        .records
+        .iter()
+        .map(|r| (r.fhir_id.as_deref().unwrap(), r.date, r.end))
+        .collect();
+    // Grouped by kind, undated records first within a kind.
     assert_eq!(
         dates,
         vec![
-            (d(2001, 2, 3), d(2002, 3, 4)),
-            (d(2010, 1, 1), d(2010, 1, 5)),
-            (d(2011, 1, 1), None),
-            (None, None), // partial onset: no date (the fallback applies only when absent)
-            (None, None),
+            ("d", None, None), // partial onset: no date (the fallback applies only when absent)
+            ("a", d(2001, 2, 3), d(2002, 3, 4)),
+            ("e", None, None),
+            ("b", d(2010, 1, 1), d(2010, 1, 5)),
+            ("c", d(2011, 1, 1), None),
         ]
     );
     assert_eq!(imp.report.warnings.len(), 1);
@@ -260,7 +275,7 @@ fn dates_fallbacks_and_partial_dates() {
     assert_eq!(imp.report.warnings[0].id.as_deref(), Some("d"));
     // A record without a date encodes date 0.
     assert_eq!(
-        imp.records[4]
+        imp.records[2]
             .encode(zkmed_core::Fr::from(1u64))
             .unwrap()
             .meta
@@ -270,10 +285,10 @@ fn dates_fallbacks_and_partial_dates() {
 }
 
 #[test]
-fn code_choice_and_skipped_records() {
+fn codes_and_skipped_records() {
     let imp = import_bundle(
         bundle(&[
-            // Several codings: the SNOMED one wins over a local code listed first.
+            // Several codings: all kept, in the order given.
             r#"{"resourceType":"Condition","id":"a","code":{"coding":[{"system":"urn:oid:1.2.3","code":"X1"},{"system":"http://snomed.info/sct","code":"44054006","display":"Diabetes"}]}}"#,
             // Only a local code: used.
             r#"{"resourceType":"Condition","id":"b","code":{"coding":[{"system":"urn:oid:1.2.3","code":"X2"}],"text":"Local"}}"#,
@@ -281,8 +296,8 @@ fn code_choice_and_skipped_records() {
             r#"{"resourceType":"Condition","id":"c","code":{"text":"something"}}"#,
             // Coding without a system: skipped.
             r#"{"resourceType":"Procedure","id":"d","status":"completed","code":{"coding":[{"code":"123"}]}}"#,
-            // Medication by reference: skipped.
-            r#"{"resourceType":"MedicationRequest","id":"e","status":"active","medicationReference":{"reference":"Medication/1"}}"#,
+            // No medication[x]: skipped.
+            r#"{"resourceType":"MedicationRequest","id":"e","status":"active"}"#,
             // No code at all: skipped.
             r#"{"resourceType":"Immunization","id":"f","status":"completed"}"#,
             r#"{"resourceType":"Encounter","id":"g"}"#,
@@ -295,33 +310,71 @@ fn code_choice_and_skipped_records() {
     let codes: Vec<_> = imp
         .records
         .iter()
-        .map(|r| (r.system.as_str(), r.code.as_str(), r.display.as_deref()))
+        .map(|r| {
+            let c: Vec<_> = r.codes.iter().map(|c| c.token()).collect();
+            (c, r.display.as_deref())
+        })
         .collect();
     assert_eq!(
         codes,
         vec![
-            ("http://snomed.info/sct", "44054006", Some("Diabetes")),
-            ("urn:oid:1.2.3", "X2", Some("Local"))
+            (
+                vec![
+                    "urn:oid:1.2.3|X1".to_string(),
+                    "http://snomed.info/sct|44054006".to_string()
+                ],
+                Some("Diabetes")
+            ),
+            (vec!["urn:oid:1.2.3|X2".to_string()], Some("Local"))
         ]
     );
     let skipped: Vec<_> = imp
         .report
         .skipped
         .iter()
-        .map(|n| (n.entry, n.id.as_deref().unwrap(), n.reason.as_str()))
+        .map(|g| {
+            (
+                g.resource_type.as_str(),
+                g.count,
+                g.reason.as_str(),
+                g.entries.iter().map(|e| e.entry).collect::<Vec<_>>(),
+            )
+        })
         .collect();
-    assert_eq!(skipped.len(), 4);
-    assert_eq!(skipped[0].0, 3, "entry index (the Patient is entry 0)");
-    assert!(skipped[0].2.contains("no coding"), "{skipped:?}");
-    assert_eq!(skipped[1].1, "d");
-    assert!(skipped[2].2.contains("medicationReference"));
-    assert!(skipped[3].2.contains("no `vaccineCode`"));
+    assert_eq!(
+        skipped,
+        vec![
+            ("Claim", 2, "not a clinical resource", vec![]),
+            (
+                "Condition",
+                1,
+                "`code` has no coding with both a system and a code",
+                vec![3] // entry index (the Patient is entry 0)
+            ),
+            ("Encounter", 1, "not a clinical resource", vec![]),
+            ("Immunization", 1, "no `vaccineCode`", vec![6]),
+            (
+                "MedicationRequest",
+                1,
+                "no medication[x] (neither medicationCodeableConcept nor medicationReference)",
+                vec![5]
+            ),
+            (
+                "Procedure",
+                1,
+                "`code` has no coding with both a system and a code",
+                vec![4]
+            ),
+        ]
+    );
+    assert_eq!(imp.report.skipped[1].entries[0].id.as_deref(), Some("c"));
     assert_eq!(imp.report.skipped_resources(Kind::Condition), 1);
     assert_eq!(imp.report.resources[&Kind::Condition], 2);
     assert_eq!(imp.report.resources[&Kind::MedicationRequest], 0);
     assert_eq!(imp.report.skipped_types.get("Claim"), Some(&2));
     assert_eq!(imp.report.skipped_types.get("Encounter"), Some(&1));
     assert_eq!(imp.report.skipped_types.get("Patient"), None);
+    assert_eq!(imp.report.accounted_entries(), imp.report.entries);
 }
 
 #[test]
@@ -338,13 +391,21 @@ fn components_become_records() {
     let got: Vec<_> = imp
         .records
         .iter()
-        .map(|r| (r.code.as_str(), r.value, r.fhir_id.as_deref().unwrap()))
+        .map(|r| {
+            (
+                r.codes[0].code.as_str(),
+                r.value,
+                r.fhir_id.as_deref().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         vec![
             ("55284-4", None, "bp"),
             ("8480-6", Some(120_000), "bp#component[0]"),
+            // A component without a usable value is still a record: its code is queryable.
+            ("8462-4", None, "bp#component[1]"),
             ("8462-4", Some(80_000), "bp#component[3]")
         ]
     );
@@ -353,10 +414,20 @@ fn components_become_records() {
         .iter()
         .all(|r| r.date == NaiveDate::from_ymd_opt(2020, 5, 5) && r.status == Status::Completed));
     assert_eq!(imp.report.resources[&Kind::Observation], 1);
-    assert_eq!(imp.report.records[&Kind::Observation], 3);
-    let comps: Vec<_> = imp.report.skipped.iter().map(|n| n.component).collect();
-    assert_eq!(comps, vec![Some(1), Some(2)]);
+    assert_eq!(imp.report.components[&Kind::Observation], 3);
+    assert_eq!(imp.report.records[&Kind::Observation], 4);
+    assert_eq!(imp.report.skipped.len(), 1);
+    let g = &imp.report.skipped[0];
+    assert_eq!(
+        (g.resource_type.as_str(), g.count, g.entries[0].component),
+        ("Observation.component", 1, Some(2))
+    );
+    assert_eq!(imp.report.skipped_components(), 1);
     assert_eq!(imp.report.skipped_resources(Kind::Observation), 0);
+    // The uncoded valueCodeableConcept is a warning on component 1.
+    assert_eq!(imp.report.warnings.len(), 1);
+    assert_eq!(imp.report.warnings[0].component, Some(1));
+    assert!(imp.report.warnings[0].reason.contains("\"n/a\""));
 }
 
 #[test]
@@ -376,16 +447,21 @@ fn sources() {
         ]}"#,
     )
     .unwrap();
-    let s: Vec<_> = imp.records.iter().map(|r| r.source.as_str()).collect();
+    let s: Vec<_> = imp
+        .records
+        .iter()
+        .map(|r| (r.fhir_id.as_deref().unwrap(), r.source.as_str()))
+        .collect();
+    // Grouped by kind (Condition, Procedure, ..., Immunization, MedicationRequest).
     assert_eq!(
         s,
         vec![
-            "General Hospital",
-            "Clinic Z",
-            "Dr. X",
-            "Practitioner/7",
-            "General Hospital",
-            "unknown"
+            ("a", "General Hospital"),
+            ("b", "Clinic Z"),
+            ("c", "Dr. X"),
+            ("e", "General Hospital"),
+            ("f", "unknown"),
+            ("d", "Practitioner/7"),
         ]
     );
     assert_eq!(imp.report.bundle_type.as_deref(), Some("searchset"));
