@@ -58,7 +58,9 @@
 //!   Condition and AllergyIntolerance `onsetDateTime` (else `onsetPeriod.start`, else
 //!   `recordedDate`); Procedure `performedDateTime` / `performedPeriod.start`; Observation
 //!   `effectiveDateTime` / `effectivePeriod.start` / `effectiveInstant` (else `issued`);
-//!   Immunization `occurrenceDateTime`; MedicationRequest `authoredOn`. End dates:
+//!   Immunization `occurrenceDateTime`; MedicationRequest `authoredOn`. A choice that is
+//!   not a date (`onsetAge`, `onsetRange`, `onsetString`, `performedString`,
+//!   `occurrenceString`, `effectiveTiming`, ...) is not encoded, with a warning. End dates:
 //!   Condition `abatementDateTime` (else `abatementPeriod.end`), Procedure
 //!   `performedPeriod.end`, Observation `effectivePeriod.end`.
 //! * **Leaf order.** Within each kind, records are ordered chronologically by the full UTC

@@ -117,6 +117,21 @@ fn all_fixtures_import_and_counts_match_a_raw_scan() {
             "{name}: {:?}",
             rep.skipped
         );
+        // Every skipped entry is listed, once, under its own type.
+        let mut listed: Vec<usize> = Vec::new();
+        for g in &rep.skipped {
+            assert_eq!(g.count, g.entries.len(), "{name}");
+            for e in &g.entries {
+                assert_eq!(
+                    entries[e.entry]["resource"]["resourceType"],
+                    g.resource_type.as_str()
+                );
+                listed.push(e.entry);
+            }
+        }
+        listed.sort();
+        listed.dedup();
+        assert_eq!(listed.len(), rep.non_clinical(), "{name}");
         assert!(
             rep.skipped_types["Encounter"] > 0 && rep.skipped_types["Claim"] > 0,
             "{name}"

@@ -616,6 +616,41 @@ fn a_time_without_offset_is_taken_as_written_with_a_warning() {
 }
 
 #[test]
+fn date_choices_that_are_not_dates_are_said_so() {
+    let imp = import(&[
+        r#"{"resourceType":"Condition","id":"c","code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003"}]},"onsetAge":{"value":40,"unit":"a"},"recordedDate":"2011-02-03"}"#,
+        r#"{"resourceType":"Immunization","id":"i","status":"completed","vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"140"}]},"occurrenceString":"last autumn"}"#,
+    ]);
+    let dates: Vec<_> = imp.records.iter().map(|r| r.date).collect();
+    assert_eq!(
+        dates,
+        vec![ymd(2011, 2, 3), None],
+        "onset[x] absent as a date: recordedDate"
+    );
+    let w: Vec<_> = imp
+        .report
+        .warnings
+        .iter()
+        .map(|w| (w.id.as_deref().unwrap(), w.category, w.reason.as_str()))
+        .collect();
+    assert_eq!(
+        w,
+        vec![
+            (
+                "c",
+                WarningKind::DateNotEncoded,
+                "`onsetAge` is not a date; not encoded"
+            ),
+            (
+                "i",
+                WarningKind::DateNotEncoded,
+                "`occurrenceString` is not a date; not encoded"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn records_of_a_kind_are_in_chronological_leaf_order() {
     let panel = r#"{"resourceType":"Observation","id":"bp","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
         "effectiveDateTime":"2020-01-02T00:30:00Z","component":[
@@ -699,10 +734,12 @@ fn report_says_what_was_committed_and_skipped_by_type_and_reason() {
     assert_eq!(
         j["skipped"],
         json!([
-            {"resource_type": "Claim", "reason": "not a clinical resource", "count": 2},
+            {"resource_type": "Claim", "reason": "not a clinical resource", "count": 2,
+             "entries": [{"entry": 5, "id": "x1"}, {"entry": 6, "id": "x2"}]},
             {"resource_type": "Condition", "reason": "`code` has no coding with both a system and a code", "count": 2,
              "entries": [{"entry": 2, "id": "c2"}, {"entry": 3, "id": "c3"}]},
-            {"resource_type": "Encounter", "reason": "not a clinical resource", "count": 1},
+            {"resource_type": "Encounter", "reason": "not a clinical resource", "count": 1,
+             "entries": [{"entry": 7, "id": "e1"}]},
             {"resource_type": "Observation.component", "reason": "`code` has no coding with both a system and a code", "count": 1,
              "entries": [{"entry": 4, "id": "bp", "component": 1}]},
         ])

@@ -344,14 +344,14 @@ fn codes_and_skipped_records() {
     assert_eq!(
         skipped,
         vec![
-            ("Claim", 2, "not a clinical resource", vec![]),
+            ("Claim", 2, "not a clinical resource", vec![8, 9]),
             (
                 "Condition",
                 1,
                 "`code` has no coding with both a system and a code",
                 vec![3] // entry index (the Patient is entry 0)
             ),
-            ("Encounter", 1, "not a clinical resource", vec![]),
+            ("Encounter", 1, "not a clinical resource", vec![7]),
             ("Immunization", 1, "no `vaccineCode`", vec![6]),
             (
                 "MedicationRequest",

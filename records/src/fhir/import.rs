@@ -340,6 +340,10 @@ struct Common<'a> {
     date: Vec<(&'static str, &'a Option<String>)>,
     end: Vec<(&'static str, &'a Option<String>)>,
     source: String,
+    /// The resource's JSON, to spot date choices that are not dates.
+    raw: &'a Value,
+    /// The `onset[x]`-like choices of this kind that are not dates (`onsetAge`, ...).
+    not_dates: &'static [&'static str],
 }
 
 /// The codings of a resource's code field, or the skip reason.
@@ -382,18 +386,16 @@ struct Importer<'a> {
     report: ImportReport,
     /// Records with their sort instant (UTC; `None` = undated).
     records: Vec<(Option<NaiveDateTime>, Record)>,
-    /// Skips by (resource type, reason): count and the entries (none for non-clinical).
-    skips: BTreeMap<(String, String), (usize, Vec<EntryRef>)>,
+    /// Skips by (resource type, reason): count and the entries.
+    skips: BTreeMap<(String, String), Vec<EntryRef>>,
 }
 
 impl<'a> Importer<'a> {
-    fn skip(&mut self, rtype: &str, reason: impl Into<String>, at: Option<EntryRef>) {
-        let g = self
-            .skips
+    fn skip(&mut self, rtype: &str, reason: impl Into<String>, at: EntryRef) {
+        self.skips
             .entry((rtype.to_string(), reason.into()))
-            .or_default();
-        g.0 += 1;
-        g.1.extend(at);
+            .or_default()
+            .push(at);
     }
 
     fn warn(&mut self, note: ImportNote) {
@@ -586,7 +588,7 @@ impl<'a> Importer<'a> {
             Ok(x) => x,
             Err(reason) => {
                 let held = self.report.warnings.split_off(warnings);
-                self.skip(ctx.rtype, reason, Some(ctx.entry_ref(None)));
+                self.skip(ctx.rtype, reason, ctx.entry_ref(None));
                 return Ok(Built {
                     record: None,
                     date,
@@ -596,6 +598,15 @@ impl<'a> Importer<'a> {
             }
         };
         self.dropped_codings(ctx, None, c.code_field, &concept);
+        for key in c.not_dates {
+            if c.raw.get(key).is_some_and(|v| !v.is_null()) {
+                self.warn(ctx.note(
+                    None,
+                    WarningKind::DateNotEncoded,
+                    format!("`{key}` is not a date; not encoded"),
+                ));
+            }
+        }
         let record = Record {
             kind,
             codes: concept.codes,
@@ -740,6 +751,8 @@ impl<'a> Importer<'a> {
             ],
             end: vec![("effectivePeriod.end", end)],
             source: source.clone(),
+            raw: v,
+            not_dates: &["effectiveTiming"],
         };
         let Built {
             record: panel,
@@ -790,7 +803,7 @@ impl<'a> Importer<'a> {
         let concept = match codes_of(comp.code.as_ref(), "code") {
             Ok(c) => c,
             Err(reason) => {
-                self.skip(COMPONENT_TYPE, reason, Some(ctx.entry_ref(Some(ci))));
+                self.skip(COMPONENT_TYPE, reason, ctx.entry_ref(Some(ci)));
                 return Ok(());
             }
         };
@@ -850,6 +863,15 @@ impl<'a> Importer<'a> {
                         ("abatementPeriod.end", abatement_end),
                     ],
                     source,
+                    raw: v,
+                    not_dates: &[
+                        "onsetAge",
+                        "onsetRange",
+                        "onsetString",
+                        "abatementAge",
+                        "abatementRange",
+                        "abatementString",
+                    ],
                 };
                 self.push(ctx, kind, c)
             }
@@ -878,6 +900,8 @@ impl<'a> Importer<'a> {
                     ],
                     end: vec![("performedPeriod.end", end)],
                     source,
+                    raw: v,
+                    not_dates: &["performedString", "performedAge", "performedRange"],
                 };
                 self.push(ctx, kind, c)
             }
@@ -898,6 +922,8 @@ impl<'a> Importer<'a> {
                     date: vec![("occurrenceDateTime", &r.occurrence_date_time)],
                     end: vec![],
                     source,
+                    raw: v,
+                    not_dates: &["occurrenceString"],
                 };
                 self.push(ctx, kind, c)
             }
@@ -936,6 +962,8 @@ impl<'a> Importer<'a> {
                     date: vec![("authoredOn", &r.authored_on)],
                     end: vec![],
                     source,
+                    raw: v,
+                    not_dates: &[],
                 };
                 self.push(ctx, kind, c)
             }
@@ -964,6 +992,8 @@ impl<'a> Importer<'a> {
                     ],
                     end: vec![],
                     source,
+                    raw: v,
+                    not_dates: &["onsetAge", "onsetRange", "onsetString"],
                 };
                 self.push(ctx, kind, c)
             }
@@ -1130,7 +1160,7 @@ pub fn import_bundle(json: &[u8]) -> Result<ImportedPatient> {
         } else if let Some(kind) = Kind::from_fhir_name(rtype) {
             imp.resource(&ctx, kind, resource)?;
         } else {
-            imp.skip(rtype, NOT_CLINICAL, None);
+            imp.skip(rtype, NOT_CLINICAL, ctx.entry_ref(None));
             *imp.report
                 .skipped_types
                 .entry(rtype.to_string())
@@ -1165,10 +1195,10 @@ pub fn import_bundle(json: &[u8]) -> Result<ImportedPatient> {
     imp.report.skipped = imp
         .skips
         .into_iter()
-        .map(|((resource_type, reason), (count, entries))| SkipGroup {
+        .map(|((resource_type, reason), entries)| SkipGroup {
             resource_type,
             reason,
-            count,
+            count: entries.len(),
             entries,
         })
         .collect();

@@ -55,9 +55,7 @@ pub struct SkipGroup {
     pub reason: String,
     /// How many.
     pub count: usize,
-    /// Which ones. Left empty for non-clinical types ([`NOT_CLINICAL`]), which can number
-    /// thousands and are not records of any kind: `count` accounts for them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Which ones, in bundle order (`count` of them).
     pub entries: Vec<EntryRef>,
 }
 
@@ -78,6 +76,9 @@ pub enum WarningKind {
     PartialDate,
     /// A dateTime with a time but no time-zone offset: its date is taken as written.
     NoTimeZone,
+    /// A date given in a form that is not a date (`onsetAge`, `onsetString`,
+    /// `occurrenceString`, `effectiveTiming`, ...): not encoded.
+    DateNotEncoded,
     /// A value that cannot be encoded (comparator `ad`, out of range): the record has no
     /// value.
     ValueDropped,
@@ -99,6 +100,7 @@ impl WarningKind {
         match self {
             WarningKind::PartialDate => "partial-date",
             WarningKind::NoTimeZone => "no-time-zone",
+            WarningKind::DateNotEncoded => "date-not-encoded",
             WarningKind::ValueDropped => "value-dropped",
             WarningKind::ValueNotEncoded => "value-not-encoded",
             WarningKind::CodingDropped => "coding-dropped",
@@ -272,7 +274,7 @@ impl fmt::Display for ImportReport {
             // Clinical skips first (they matter), then by size.
             groups.sort_by_key(|g| (g.reason == NOT_CLINICAL, std::cmp::Reverse(g.count)));
             for g in groups {
-                let which = if g.entries.is_empty() {
+                let which = if g.entries.is_empty() || g.reason == NOT_CLINICAL {
                     String::new()
                 } else {
                     format!(": {}", refs(&g.entries, 3))
