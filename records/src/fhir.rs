@@ -43,7 +43,7 @@
 //!   codings. A reference that cannot be resolved, that resolves to something other than a
 //!   Medication, or to a Medication without a usable coding, is an ERROR naming the entry
 //!   and the reference. A request with both `medicationCodeableConcept` and
-//!   `medicationReference` (medication[x] is a choice) is an error; one with neither is
+//!   `medicationReference` (`medication[x]` is a choice) is an error; one with neither is
 //!   skipped.
 //! * **Status**: exactly the tables of `docs/encoding.md`. A status code outside those
 //!   tables (or an absent status) maps to [`Status::Unknown`](crate::Status::Unknown);

@@ -699,13 +699,11 @@ impl<'a> Importer<'a> {
                 }
             }
         };
-        let rt = target
-            .get("resourceType")
-            .and_then(Value::as_str)
-            .unwrap_or("a resource without resourceType");
-        if rt != "Medication" {
+        let rt = target.get("resourceType").and_then(Value::as_str);
+        if rt != Some("Medication") {
+            let rt = rt.map_or("no resourceType".to_string(), |t| format!("type {t}"));
             return Err(unresolved(format!(
-                "resolves to {whence}, a {rt}, not a Medication"
+                "resolves to {whence} ({rt}), not a Medication"
             )));
         }
         let med = Medication::parse(target).map_err(|(f, e)| {
