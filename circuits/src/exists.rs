@@ -1,4 +1,4 @@
-//! The inclusion circuit (`exists-v1`): one record, opened by a depth-10 quaternary Merkle
+//! The inclusion circuit (`exists-v2`): one record, opened by a depth-10 quaternary Merkle
 //! path (2^20 leaves per kind).
 //!
 //! **Relation.** Public `(C, idc, qh, challenge, scope, nf, answer)`. The prover knows
@@ -8,8 +8,9 @@
 //! * `qh = QueryHash(q)` and every field of `q` is in its range;
 //! * `C = H(idc, H(birth_date, gender, salt_p), roots[0..6])`;
 //! * if `q.kind != 0`: the record's leaf is on the path to `roots[q.kind - 1]`, the record's
-//!   kind is `q.kind`, it satisfies every filter of `q`, and the quantifier is `exists`
-//!   (`count >= 1`) — so the record part of the query is TRUE;
+//!   kind is `q.kind`, it CERTAINLY satisfies every clause of `q` (a censored value lies
+//!   entirely inside the queried range), and the quantifier is `count >= 1` — so the record
+//!   part of the query is TRUE;
 //! * `answer = !q.age_enabled || (birth_date != 0 && birth_date <= q.birth_cutoff)`.
 //!
 //! So this circuit proves a "yes" for an `exists` query (and either answer of the age
@@ -68,8 +69,10 @@ impl ConstraintSynthesizer<Fr> for ExistsCircuit {
         let zero = FrVar::zero();
         ((root - selected) * &enabled).enforce_equal(&zero)?;
         ((&rec.kind - &c.query.kind) * &enabled).enforce_equal(&zero)?;
-        ((FrVar::one() - FrVar::from(rec.matches)) * &enabled).enforce_equal(&zero)?;
-        (FrVar::from(c.query.quant_op.clone()) * &enabled).enforce_equal(&zero)?;
+        let certain = rec.base & rec.value_in;
+        ((FrVar::one() - FrVar::from(certain)) * &enabled).enforce_equal(&zero)?;
+        ((FrVar::one() - FrVar::from(c.query.op_at_least.clone())) * &enabled)
+            .enforce_equal(&zero)?;
         ((&c.query.quant_k - FrVar::one()) * &enabled).enforce_equal(&zero)?;
         bind_answer(&c.public, &c.age_ok)
     }

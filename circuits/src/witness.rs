@@ -35,10 +35,12 @@ impl std::fmt::Debug for CommonWitness {
 #[derive(Clone, Default)]
 pub struct RecordWitness {
     pub meta: u64,
-    pub value: u64,
-    pub code: Fr,
+    pub value_lo: u64,
+    pub value_hi: u64,
     pub unit: Fr,
     pub aux: Fr,
+    pub codes: [Fr; zkmed_core::encoding::CODE_SLOTS],
+    pub value_codes: [Fr; zkmed_core::encoding::VALUE_CODE_SLOTS],
 }
 
 impl std::fmt::Debug for RecordWitness {

@@ -16,7 +16,7 @@ use zkmed_circuits::scan::tree_root_from_prefix;
 use zkmed_circuits::witness::{CommonWitness, RecordWitness};
 use zkmed_core::encoding::{Kind, Status, NO_STATUS, TREE_DEPTH};
 use zkmed_core::query::{CompiledQuery, Query};
-use zkmed_records::{EncodedRecord, KindTree, MerklePath, Record, TREE_CAPACITY};
+use zkmed_records::{Code, Comparator, EncodedRecord, KindTree, MerklePath, Record, TREE_CAPACITY};
 
 fn random_leaves(n: usize, seed: u64) -> Vec<Fr> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -139,12 +139,13 @@ fn hba1c(
 ) -> Record {
     Record {
         kind: Kind::Observation,
-        system: "http://loinc.org".into(),
-        code: "4548-4".into(),
+        codes: vec![Code::new("http://loinc.org", "4548-4")],
+        value_codes: Vec::new(),
         display: None,
         date,
         end: None,
         value,
+        comparator: None,
         unit: unit.map(str::to_string),
         status,
         source: "General Hospital".into(),
@@ -167,26 +168,46 @@ fn q(json: &str) -> Query {
     Query::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{json}: {e}"))
 }
 
-/// Synthesizes the query (with its true hash) and one record; returns `(leaf, kind, matches)`.
-fn open_record(e: &EncodedRecord, cq: &CompiledQuery) -> (Fr, Fr, bool) {
+/// The gadget's verdict on one record: certainly matches, certainly not, or undecided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum V {
+    In,
+    Out,
+    Undecided,
+}
+
+/// Synthesizes the query (with its true hash) and one record; returns `(leaf, kind,
+/// verdict)` where the verdict combines the base clauses with the value clauses.
+fn open_record(e: &EncodedRecord, cq: &CompiledQuery) -> (Fr, Fr, V) {
     let cs = ConstraintSystem::<Fr>::new_ref();
     let h = FrVar::new_input(cs.clone(), || Ok(cq.hash())).unwrap();
     let w = common_witness(cq.clone());
     let qv = QueryVars::alloc(cs.clone(), Some(&w), &h).unwrap();
     let rw = RecordWitness {
         meta: e.meta,
-        value: e.value,
-        code: e.code,
+        value_lo: e.value_lo,
+        value_hi: e.value_hi,
         unit: e.unit,
         aux: e.aux,
+        codes: e.codes,
+        value_codes: e.value_codes,
     };
     let r = RecordVars::synthesize(cs.clone(), Some(&rw), &qv).unwrap();
     assert!(cs.is_satisfied().unwrap());
-    (
-        r.leaf.value().unwrap(),
-        r.kind.value().unwrap(),
-        r.matches.value().unwrap(),
-    )
+    let (base, vin, vout) = (
+        r.base.value().unwrap(),
+        r.value_in.value().unwrap(),
+        r.value_out.value().unwrap(),
+    );
+    assert!(!(vin && vout), "in and out at once");
+    let v = if !base || vout {
+        V::Out
+    } else if vin {
+        V::In
+    } else {
+        V::Undecided
+    };
+    (r.leaf.value().unwrap(), r.kind.value().unwrap(), v)
 }
 
 #[test]
@@ -210,12 +231,13 @@ fn record_leaf_gadget_matches_encoded_record_leaf() {
         ),
         Record {
             kind: Kind::AllergyIntolerance,
-            system: "http://snomed.info/sct".into(),
-            code: "300916003".into(),
+            codes: vec![Code::new("http://snomed.info/sct", "300916003")],
+            value_codes: Vec::new(),
             display: Some("Latex allergy".into()),
             date: Some(day(45000, 12, 31)),
             end: Some(day(2000, 2, 29)),
             value: None,
+            comparator: None,
             unit: None,
             status: Status::Inactive,
             source: "unknown".into(),
@@ -247,82 +269,170 @@ fn record_filter_gadget_evaluates_each_clause() {
             .compile()
             .unwrap()
     };
-    let cases: Vec<(&str, Record, bool)> = vec![
-        (r#"{"code_in":["loinc|4548-4"]}"#, obs.clone(), true),
+    let censored = |v: i64, c: Comparator| Record {
+        value: Some(v),
+        comparator: Some(c),
+        ..obs.clone()
+    };
+    let multi = Record {
+        codes: vec![
+            Code::new("urn:oid:2.16.840.1.113883.6.96.local", "hba1c"),
+            Code::new("http://loinc.org", "17856-6"),
+            Code::new("http://loinc.org", "4548-4"),
+        ],
+        ..obs.clone()
+    };
+    let smoker = Record {
+        codes: vec![Code::new("http://loinc.org", "72166-2")],
+        value_codes: vec![Code::new("http://snomed.info/sct", "449868002")],
+        value: None,
+        unit: None,
+        ..obs.clone()
+    };
+    let (t, f, u) = (V::In, V::Out, V::Undecided);
+    let cases: Vec<(&str, Record, V)> = vec![
+        (r#"{"code_in":["loinc|4548-4"]}"#, obs.clone(), t),
         (
-            r#"{"code_in":["http://loinc.org|4548-4","loinc|1"]}"#,
+            r#"{"code_in":["http://loinc.org|4548-4","loinc|8480-6"]}"#,
             obs.clone(),
-            true,
+            t,
         ),
-        (r#"{"code_in":["sct|4548-4"]}"#, obs.clone(), false),
+        (r#"{"code_in":["sct|38341003"]}"#, obs.clone(), f),
         (
-            r#"{"code_in":["loinc|4548-4"]},{"code_in":["loinc|1"]}"#,
+            r#"{"code_in":["loinc|4548-4"]},{"code_in":["loinc|8480-6"]}"#,
             obs.clone(),
-            false,
+            f,
         ),
-        (r#"{"value_lt":{"value":"5.9"}}"#, obs.clone(), false),
-        (r#"{"value_le":{"value":"5.9"}}"#, obs.clone(), true),
-        (r#"{"value_gt":{"value":"5.899"}}"#, obs.clone(), true),
-        (r#"{"value_ge":{"value":"5.901"}}"#, obs.clone(), false),
+        // Any coding of a multi-coded record matches; an unqueryable coding is ignored.
+        (r#"{"code_in":["loinc|4548-4"]}"#, multi.clone(), t),
+        (r#"{"code_in":["loinc|17856-6"]}"#, multi.clone(), t),
+        (r#"{"code_in":["loinc|8480-6"]}"#, multi.clone(), f),
+        // Coded results: value_code_in, never code_in.
+        (r#"{"value_code_in":["sct|449868002"]}"#, smoker.clone(), t),
+        (r#"{"value_code_in":["sct|266919005"]}"#, smoker.clone(), f),
+        (r#"{"code_in":["sct|449868002"]}"#, smoker.clone(), f),
+        (r#"{"value_code_in":["sct|449868002"]}"#, obs.clone(), f),
+        // Censored values by interval logic.
+        (
+            r#"{"value_lt":{"value":"6.5"}}"#,
+            censored(5_000, Comparator::Lt),
+            t,
+        ),
+        (
+            r#"{"value_lt":{"value":"5"}}"#,
+            censored(5_000, Comparator::Lt),
+            t,
+        ),
+        (
+            r#"{"value_le":{"value":"4.999"}}"#,
+            censored(5_000, Comparator::Lt),
+            u,
+        ),
+        (
+            r#"{"value_lt":{"value":"5"}}"#,
+            censored(5_000, Comparator::Le),
+            u,
+        ),
+        (
+            r#"{"value_lt":{"value":"6.5"}}"#,
+            censored(14_000, Comparator::Gt),
+            f,
+        ),
+        (
+            r#"{"value_gt":{"value":"14"}}"#,
+            censored(14_000, Comparator::Gt),
+            t,
+        ),
+        (
+            r#"{"value_gt":{"value":"14"}}"#,
+            censored(14_000, Comparator::Ge),
+            u,
+        ),
+        (
+            r#"{"value_ge":{"value":"14"}}"#,
+            censored(14_000, Comparator::Ge),
+            t,
+        ),
+        (
+            r#"{"value_lt":{"value":"14"}}"#,
+            censored(14_000, Comparator::Ge),
+            f,
+        ),
+        (
+            r#"{"value_lt":{"value":"6.5"}}"#,
+            censored(7_000, Comparator::Lt),
+            u,
+        ),
+        (
+            r#"{"value_between":{"min":"3","max":"6.5"}}"#,
+            censored(5_000, Comparator::Lt),
+            u,
+        ),
+        (r#"{"value_lt":{"value":"5.9"}}"#, obs.clone(), f),
+        (r#"{"value_le":{"value":"5.9"}}"#, obs.clone(), t),
+        (r#"{"value_gt":{"value":"5.899"}}"#, obs.clone(), t),
+        (r#"{"value_ge":{"value":"5.901"}}"#, obs.clone(), f),
         (
             r#"{"value_between":{"min":"5.9","max":"5.9","unit":"%"}}"#,
             obs.clone(),
-            true,
+            t,
         ),
-        (
-            r#"{"value_lt":{"value":"7","unit":"mg"}}"#,
-            obs.clone(),
-            false,
-        ),
+        // A value in another unit is not comparable: undecided, never a silent "no".
+        (r#"{"value_lt":{"value":"7","unit":"mg"}}"#, obs.clone(), u),
         (
             r#"{"value_lt":{"value":"7"}}"#,
             hba1c(None, None, Status::Completed, None),
-            false,
+            f,
+        ),
+        (
+            r#"{"value_lt":{"value":"7","unit":"%"}}"#,
+            hba1c(None, None, Status::Completed, None),
+            f,
         ),
         (
             r#"{"value_gt":{"value":"-1000"}}"#,
             hba1c(Some(-1_000_000), None, Status::Completed, None),
-            false,
+            f,
         ),
         (
             r#"{"value_gt":{"value":"-1000"}}"#,
             hba1c(Some(-999_999), None, Status::Completed, None),
-            true,
+            t,
         ),
         (
             r#"{"value_ge":{"value":"-1000"}}"#,
             hba1c(Some(-1_000_000), None, Status::Completed, None),
-            true,
+            t,
         ),
-        (r#"{"date_after":"2020-01-01"}"#, obs.clone(), false),
-        (r#"{"date_on_or_after":"2020-01-01"}"#, obs.clone(), true),
-        (r#"{"date_before":"2020-01-01"}"#, obs.clone(), false),
-        (r#"{"date_on_or_before":"2020-01-01"}"#, obs.clone(), true),
+        (r#"{"date_after":"2020-01-01"}"#, obs.clone(), f),
+        (r#"{"date_on_or_after":"2020-01-01"}"#, obs.clone(), t),
+        (r#"{"date_before":"2020-01-01"}"#, obs.clone(), f),
+        (r#"{"date_on_or_before":"2020-01-01"}"#, obs.clone(), t),
         (
             r#"{"date_before":"2030-01-01"}"#,
             hba1c(Some(1), None, Status::Completed, None),
-            false,
+            f,
         ),
-        (r#"{"status_in":["active"]}"#, obs.clone(), false),
-        (r#"{"status_in":["completed","active"]}"#, obs.clone(), true),
+        (r#"{"status_in":["active"]}"#, obs.clone(), f),
+        (r#"{"status_in":["completed","active"]}"#, obs.clone(), t),
         (
             r#"{"status_in":["not-done"]}"#,
             hba1c(None, None, Status::NotDone, None),
-            true,
+            t,
         ),
-        ("", hba1c(None, None, Status::NotDone, None), false),
-        ("", hba1c(None, None, Status::Void, None), false),
+        ("", hba1c(None, None, Status::NotDone, None), f),
+        ("", hba1c(None, None, Status::Void, None), f),
         (
             r#"{"code_in":["loinc|4548-4"]}"#,
             hba1c(None, None, Status::Void, None),
-            false,
+            f,
         ),
-        ("", obs.clone(), true),
+        ("", obs.clone(), t),
     ];
     for (filters, rec, expected) in cases {
         let e = rec.encode(Fr::from(5u64)).unwrap();
-        let (_, _, matches) = open_record(&e, &with(filters));
-        assert_eq!(matches, expected, "filters [{filters}] on {rec:?}");
+        let (_, _, verdict) = open_record(&e, &with(filters));
+        assert_eq!(verdict, expected, "filters [{filters}] on {rec:?}");
     }
 }
 

@@ -14,6 +14,8 @@ pub enum ProveError {
         records: usize,
         capacity: usize,
     },
+    #[error("indeterminate: the records do not decide the answer ({reason}); no answer is given rather than a guess")]
+    Indeterminate { reason: String },
     #[error("no key for circuit {0} in the key directory; run `zkmed setup`")]
     MissingKey(String),
     #[error("key file {path}: {reason}")]

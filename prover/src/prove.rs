@@ -20,20 +20,48 @@ use zkmed_circuits::witness::{CommonWitness, PathWitness, RecordWitness};
 use zkmed_circuits::{AnyCircuit, CircuitId};
 use zkmed_core::attestation::{Attestation, PublicInputs, ATTESTATION_VERSION};
 use zkmed_core::encoding::{encode_date, Kind, DATE_BITS, TREE_DEPTH};
-use zkmed_core::query::{CompiledQuery, Query};
+use zkmed_core::query::{CompiledQuery, Query, OP_AT_LEAST, OP_AT_MOST};
 use zkmed_records::{EncodedRecord, Opening};
 
-/// Native twin of the circuits' per-record filter (`zkmed_circuits::common::RecordVars`),
-/// used to pick the circuit and the witness. The circuit re-checks everything; the
-/// independent reference evaluator used in tests lives in the test suite.
-pub fn record_matches(e: &EncodedRecord, q: &CompiledQuery) -> bool {
+/// The query's verdict on one record: native twin of the circuits' per-record evaluation
+/// (`zkmed_circuits::common::RecordVars`), used to pick the circuit, the answer and the
+/// witness. The circuit re-checks everything; the independent reference evaluator used in
+/// tests lives in the test suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// Code, date and status clauses hold.
+    pub base: bool,
+    /// The value clauses certainly hold.
+    pub value_in: bool,
+    /// The value clauses certainly fail.
+    pub value_out: bool,
+    /// The record's encoded date (0 = none).
+    pub date: u32,
+}
+
+/// See [`Verdict`].
+pub fn record_verdict(e: &EncodedRecord, q: &CompiledQuery) -> Verdict {
     let date = (e.meta & ((1 << DATE_BITS) - 1)) as u32;
     let status = ((e.meta >> DATE_BITS) & 0xf) as u8;
-    (q.code_any || q.codes.contains(&e.code))
+    let any_in = |slots: &[Fr], set: &[Fr]| slots.iter().any(|x| set.contains(x));
+    let base = (q.code_any || any_in(&e.codes, &q.codes))
         && (q.date_lo..=q.date_hi).contains(&date)
-        && (q.value_lo..=q.value_hi).contains(&e.value)
-        && (q.unit == Fr::from(0u64) || e.unit == q.unit)
-        && q.statuses.contains(&status)
+        && q.statuses.contains(&status);
+    let (lo, hi) = (e.value_lo, e.value_hi);
+    let contained = q.value_lo <= lo && hi <= q.value_hi;
+    let disjoint = hi < q.value_lo || lo > q.value_hi;
+    let unit_ok = q.unit == Fr::from(0u64) || e.unit == q.unit;
+    let num_in = contained && unit_ok;
+    let num_out = !num_in && (hi == 0 || (unit_ok && disjoint));
+    let vcode_ok = q.value_code_any || any_in(&e.value_codes, &q.value_codes);
+    let value_in = num_in && vcode_ok;
+    let value_out = !value_in && (num_out || !vcode_ok);
+    Verdict {
+        base,
+        value_in,
+        value_out,
+        date,
+    }
 }
 
 /// Which circuit will prove a query for a patient, and what it will prove.
@@ -43,14 +71,18 @@ pub struct Plan {
     pub answer: bool,
     /// Records of the queried kind (0 if the query has no record clause).
     pub records_of_kind: usize,
-    /// Of those, how many satisfy the filters.
+    /// Of those, how many certainly satisfy every clause.
     pub matching: usize,
     /// Leaf index of the record the inclusion circuit opens.
     pub opened_index: Option<usize>,
+    /// For `latest`: leaf index of the latest record matching the code, date and status
+    /// clauses (same-day ties: the later leaf).
+    pub latest_index: Option<usize>,
 }
 
 /// Chooses the circuit: the inclusion circuit for a true `exists` (or an age-only query),
-/// otherwise the smallest scan circuit that holds all records of the kind.
+/// otherwise the smallest scan circuit that holds all records of the kind. Refuses
+/// ([`ProveError::Indeterminate`]) when the records do not decide the answer.
 pub fn plan(opening: &Opening, cq: &CompiledQuery, available: &[CircuitId]) -> Result<Plan> {
     plan_encoded(opening, cq, &encode_kind(opening, cq)?, available)
 }
@@ -68,6 +100,34 @@ fn encode_kind(opening: &Opening, cq: &CompiledQuery) -> Result<Vec<EncodedRecor
         .collect()
 }
 
+/// A record named for a message: its FHIR id and what it says.
+fn describe(opening: &Opening, kind: Kind, i: usize) -> String {
+    let recs = opening.records_of(kind);
+    let Some((_, r)) = recs.get(i) else {
+        return format!("record {i}");
+    };
+    let r = &r.record;
+    let value = match r.value {
+        Some(v) => format!(
+            " with value {}{}{}",
+            r.comparator.map(|c| c.as_str()).unwrap_or(""),
+            zkmed_core::encoding::format_fixed(v),
+            r.unit
+                .as_deref()
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default()
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{} {}{}{}",
+        kind.fhir_name(),
+        r.fhir_id.as_deref().unwrap_or("(no id)"),
+        format_args!(" ({})", r.primary_token()),
+        value
+    )
+}
+
 fn plan_encoded(
     opening: &Opening,
     cq: &CompiledQuery,
@@ -83,31 +143,71 @@ fn plan_encoded(
             records_of_kind: 0,
             matching: 0,
             opened_index: None,
+            latest_index: None,
         });
     };
-    let mut first = None;
-    let mut matching = 0;
-    for (i, e) in recs.iter().enumerate() {
-        if record_matches(e, cq) {
-            matching += 1;
-            first.get_or_insert(i);
-        }
-    }
+    let verdicts: Vec<Verdict> = recs.iter().map(|e| record_verdict(e, cq)).collect();
+    let certain = |v: &Verdict| v.base && v.value_in;
+    let possible = |v: &Verdict| v.base && !v.value_out;
+    let lo = verdicts.iter().filter(|v| certain(v)).count();
+    let hi = verdicts.iter().filter(|v| possible(v)).count();
+    let first_certain = verdicts.iter().position(certain);
+    let first_open = verdicts
+        .iter()
+        .position(|v| v.base && !v.value_in && !v.value_out);
+    let indeterminate = |why: String| ProveError::Indeterminate { reason: why };
+    let straddles = |i: usize| {
+        format!(
+            "{} may or may not satisfy the value clauses (a censored value across a bound, or a value in another unit than the query's)",
+            describe(opening, kind, i)
+        )
+    };
     let n = recs.len();
-    if cq.quant_op == 0 && cq.quant_k == 1 && matching >= 1 {
+    let k = cq.quant_k as usize;
+    let mut latest_index = None;
+    let q_ok = match cq.quant_op {
+        OP_AT_LEAST if lo >= k => true,
+        OP_AT_LEAST if hi < k => false,
+        OP_AT_MOST if hi <= k => true,
+        OP_AT_MOST if lo > k => false,
+        OP_AT_LEAST | OP_AT_MOST => {
+            return Err(indeterminate(format!(
+                "{lo} records certainly match and {hi} possibly do, against a threshold of {k}: {}",
+                straddles(first_open.unwrap_or(0))
+            )))
+        }
+        _ => {
+            // latest: the matching record with the greatest (date, leaf index).
+            if let Some(i) = verdicts.iter().position(|v| v.base && v.date == 0) {
+                return Err(indeterminate(format!(
+                    "{} matches but has no date, so the latest result is unknown",
+                    describe(opening, kind, i)
+                )));
+            }
+            latest_index = verdicts
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.base)
+                .max_by_key(|(i, v)| (v.date, *i))
+                .map(|(i, _)| i);
+            match latest_index {
+                None => false,
+                Some(i) if verdicts[i].value_in => true,
+                Some(i) if verdicts[i].value_out => false,
+                Some(i) => return Err(indeterminate(straddles(i))),
+            }
+        }
+    };
+    if cq.quant_op == OP_AT_LEAST && cq.quant_k == 1 && q_ok {
         return Ok(Plan {
             circuit: CircuitId::Exists,
             answer: age_ok,
             records_of_kind: n,
-            matching,
-            opened_index: first,
+            matching: lo,
+            opened_index: first_certain,
+            latest_index: None,
         });
     }
-    let q_ok = if cq.quant_op == 0 {
-        matching as u32 >= cq.quant_k
-    } else {
-        matching as u32 <= cq.quant_k
-    };
     // The smallest scan circuit that can hold every record of the kind; if its keys are
     // missing, say so (run `zkmed setup`) rather than blaming the capacity.
     let needed = CircuitId::scans()
@@ -127,8 +227,9 @@ fn plan_encoded(
         circuit,
         answer: q_ok && age_ok,
         records_of_kind: n,
-        matching,
+        matching: lo,
         opened_index: None,
+        latest_index,
     })
 }
 
@@ -218,6 +319,7 @@ pub fn prove<R: RngCore + CryptoRng>(
             public: Some(public.clone()),
             common: Some(common),
             records: Some(recs.iter().map(to_witness).collect()),
+            latest: plan.latest_index,
         }),
     };
     let proof = groth16_prove(&k, circuit, rng)?;
@@ -303,9 +405,11 @@ fn groth16_prove<R: RngCore + CryptoRng>(
 fn to_witness(e: &EncodedRecord) -> RecordWitness {
     RecordWitness {
         meta: e.meta,
-        value: e.value,
-        code: e.code,
+        value_lo: e.value_lo,
+        value_hi: e.value_hi,
         unit: e.unit,
         aux: e.aux,
+        codes: e.codes,
+        value_codes: e.value_codes,
     }
 }

@@ -21,7 +21,7 @@ use zkmed_core::encoding::{Kind, Status};
 use zkmed_core::predicates;
 use zkmed_core::query::Query;
 use zkmed_prover::ProveError;
-use zkmed_records::{OpenedRecord, Record};
+use zkmed_records::{Code, OpenedRecord, Record};
 use zkmed_verifier::{verify_batch, BatchItem, InMemoryCommitments};
 
 /// `(label, predicate, params)` of every question asked of every patient.
@@ -306,14 +306,14 @@ fn reference_facts_of_the_known_fixtures() {
         .opening
         .records
         .iter()
-        .any(|r| r.record.kind == Kind::Procedure && r.record.code == "88039007"));
+        .any(|r| r.record.kind == Kind::Procedure && r.record.codes[0].code == "88039007"));
     assert!(evaluate_opening(&q, &jh.opening).answer);
     let ar = patient("Alejandro_Riojas", 2);
     assert!(ar
         .opening
         .records
         .iter()
-        .any(|r| r.record.kind == Kind::Procedure && r.record.code == "232717009"));
+        .any(|r| r.record.kind == Kind::Procedure && r.record.codes[0].code == "232717009"));
     assert!(!evaluate_opening(&q, &ar.opening).answer);
     // Reference arithmetic.
     assert_eq!(reference::fixed("6.5"), 6500);
@@ -342,15 +342,15 @@ fn more_records_than_the_largest_scan_is_capacity_exceeded_never_a_wrong_answer(
         p.opening.records.push(OpenedRecord {
             record: Record {
                 kind: Kind::Observation,
-                system: "http://loinc.org".into(),
-                code: if i == 599 {
-                    "4548-4".into()
-                } else {
-                    "8480-6".into()
-                },
+                codes: vec![Code::new(
+                    "http://loinc.org",
+                    if i == 599 { "4548-4" } else { "8480-6" },
+                )],
+                value_codes: Vec::new(),
                 display: None,
                 date: chrono::NaiveDate::from_ymd_opt(2020, 1, 1),
                 end: None,
+                comparator: None,
                 value: Some(if i == 599 { 5_700 } else { 120_000 + i }),
                 unit: Some(if i == 599 {
                     "%".into()

@@ -28,7 +28,9 @@ use zkmed_core::field::{fr_to_dec, parse_fr};
 use zkmed_core::manifest::sha256_hex;
 use zkmed_core::query::Query;
 use zkmed_prover::{prove, setup, IdentitySecret, KeyStore, ProveRequest};
-use zkmed_records::{Gender, ImportedPatient, Kind, Opening, PatientInfo, Record, Status};
+use zkmed_records::{
+    Code, Gender, ImportedPatient, Kind, Opening, PatientInfo, Record, Status,
+};
 use zkmed_verifier::{
     verify, verify_statement_unbound, InMemoryCommitments, KeySet, VerifierKey, VerifyError,
 };
@@ -57,12 +59,13 @@ fn day(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
 fn vector_patient() -> ImportedPatient {
     let rec = |kind, system: &str, code: &str, date, value, unit: Option<&str>, status| Record {
         kind,
-        system: system.into(),
-        code: code.into(),
+        codes: vec![Code::new(system, code)],
+        value_codes: Vec::new(),
         display: None,
         date: Some(date),
         end: None,
         value,
+        comparator: None,
         unit: unit.map(str::to_string),
         status,
         source: "Frozen Vector General Hospital".into(),

@@ -611,6 +611,7 @@ fn a_scan_witness_that_omits_or_alters_records_is_unsatisfiable() {
         public: Some(public_inputs(j, &q, ch, scope, false)),
         common: Some(common_witness(j, &q)),
         records: Some(all.clone()),
+        latest: None,
     };
     assert!(all.len() > 4);
     assert!(!accepted(too_many));
@@ -696,12 +697,12 @@ fn void_records_never_count() {
         .unwrap()
         .clone();
     imported.records.push(Record {
-        code: "88039007".into(),
+        codes: vec![zkmed_records::Code::new("http://snomed.info/sct", "88039007")],
         status: Status::Void,
         ..template.clone()
     });
     imported.records.push(Record {
-        code: "32413006".into(),
+        codes: vec![zkmed_records::Code::new("http://snomed.info/sct", "32413006")],
         status: Status::Void,
         ..template
     });

@@ -1,10 +1,14 @@
 //! Property tests: random record sets and random queries.
 //!
-//! * `proven_answer_equals_reference` — real Groth16 proofs (exists-v1 / scan64-v1, so few
-//!   cases): the proven answer equals the reference evaluator's and the attestation verifies.
+//! * `proven_answer_equals_reference` — real Groth16 proofs (exists / scan64, so few
+//!   cases): the proven answer equals the reference evaluator's and the attestation verifies;
+//!   where the reference finds the records undecided, the prover refuses (`Indeterminate`).
 //! * `circuit_relation_equals_reference` — no Groth16, many cases: the hand-built witness with
 //!   the reference answer satisfies the constraint system, and the same witness with the
-//!   answer flipped does not.
+//!   answer flipped does not; an undecided query is satisfied by NEITHER answer.
+//!
+//! Records carry one to three codings, censored values (`<`, `<=`, `>`, `>=`) and coded
+//! results; queries use every clause type and every quantifier, `latest` included.
 
 mod support;
 
@@ -13,7 +17,9 @@ use chrono::{Duration, NaiveDate};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
-use support::circuits::{exists_circuit, public_inputs, satisfies_matrices, scan_circuit};
+use support::circuits::{
+    exists_circuit, public_inputs, satisfies_matrices, scan_circuit_selecting,
+};
 use support::reference::{self, evaluate_opening};
 use support::*;
 use zkmed_circuits::CircuitId;
@@ -22,26 +28,44 @@ use zkmed_core::query::{
     AgeClause, Decimal, Filter, Quantifier, Query, RecordClause, ValueBound, ValueRange,
 };
 use zkmed_prover::KeyStore;
-use zkmed_records::{Gender, ImportedPatient, PatientInfo, Record};
+use zkmed_records::{Code, Comparator, Gender, ImportedPatient, PatientInfo, Record};
 use zkmed_verifier::KeySet;
 
 const KINDS: [Kind; 2] = [Kind::Condition, Kind::Observation];
 /// Record codings: a small pool so that code clauses match often. The same code under two
-/// systems checks that the system takes part in the match.
-const CODES: [(&str, &str); 4] = [
-    ("http://snomed.info/sct", "1001"),
-    ("http://snomed.info/sct", "1002"),
-    ("http://loinc.org", "1001"),
+/// systems (a SNOMED-labelled "4548-4") checks that the system takes part in the match; the
+/// local coding can never be named by a query.
+const CODES: [(&str, &str); 5] = [
+    ("http://snomed.info/sct", "38341003"),
+    ("http://snomed.info/sct", "44054006"),
+    ("http://snomed.info/sct", "4548-4"),
     ("http://loinc.org", "4548-4"),
+    ("urn:oid:1.2.3.4", "local-7"),
 ];
 /// Query tokens: aliases and full URIs, plus one code no record has.
 const TOKENS: [&str; 6] = [
-    "sct|1001",
-    "http://snomed.info/sct|1002",
-    "snomed|1002",
-    "loinc|1001",
+    "sct|38341003",
+    "http://snomed.info/sct|44054006",
+    "snomed|44054006",
     "loinc|4548-4",
+    "LOINC|4548-4",
     "cvx|9",
+];
+/// Coded results (valueCodeableConcept) and the tokens that ask about them.
+const VALUE_CODES: [(&str, &str); 2] = [
+    ("http://snomed.info/sct", "449868002"),
+    ("http://snomed.info/sct", "8517006"),
+];
+const VALUE_TOKENS: [&str; 3] = ["sct|449868002", "snomed|8517006", "sct|266919005"];
+const COMPARATORS: [Option<Comparator>; 8] = [
+    None,
+    None,
+    None,
+    None,
+    Some(Comparator::Lt),
+    Some(Comparator::Le),
+    Some(Comparator::Gt),
+    Some(Comparator::Ge),
 ];
 const UNITS: [&str; 2] = ["%", "mg"];
 const STATUSES: [Status; 8] = [
@@ -81,21 +105,28 @@ fn dec(v: i64) -> Decimal {
 fn arb_record() -> impl Strategy<Value = Record> {
     (
         0..KINDS.len(),
-        0..CODES.len(),
+        prop::collection::vec(0..CODES.len(), 1..=3),
+        prop::option::weighted(0.3, 0..VALUE_CODES.len()),
         prop::option::weighted(0.8, 0i64..10),
-        prop::option::weighted(0.75, -8i64..8),
+        prop::option::weighted(0.75, (-8i64..8, 0..COMPARATORS.len())),
         prop::option::weighted(0.8, 0..UNITS.len()),
         0..STATUSES.len(),
     )
-        .prop_map(|(k, c, d, v, u, s)| Record {
+        .prop_map(|(k, cs, vc, d, v, u, s)| Record {
             kind: KINDS[k],
-            system: CODES[c].0.into(),
-            code: CODES[c].1.into(),
+            codes: cs
+                .iter()
+                .map(|&c| Code::new(CODES[c].0, CODES[c].1))
+                .collect(),
+            value_codes: vc
+                .map(|i| vec![Code::new(VALUE_CODES[i].0, VALUE_CODES[i].1)])
+                .unwrap_or_default(),
             display: None,
             date: d.map(|o| base_day() + Duration::days(o)),
             end: None,
             // Values on a 0.25 grid (and the odd non-grid one) so that bounds hit exactly.
-            value: v.map(|x| x * 250 + if x == 7 { 1 } else { 0 }),
+            value: v.map(|(x, _)| x * 250 + if x == 7 { 1 } else { 0 }),
+            comparator: v.and_then(|(_, c)| COMPARATORS[c]),
             unit: u.map(|i| UNITS[i].to_string()),
             status: STATUSES[s],
             source: "unknown".into(),
@@ -122,15 +153,17 @@ fn arb_filter() -> impl Strategy<Value = (Filter, bool)> {
             (Filter::ValueBetween(ValueRange { min: dec(lo * 250), max: dec(hi * 250), unit: None }), unit)
         }),
         2 => prop::collection::vec(0..QUERYABLE.len(), 1..4).prop_map(|ix| (Filter::StatusIn(ix.into_iter().map(|i| QUERYABLE[i].to_string()).collect()), false)),
+        1 => prop::collection::vec(0..VALUE_TOKENS.len(), 1..3).prop_map(|ix| (Filter::ValueCodeIn(ix.into_iter().map(|i| VALUE_TOKENS[i].to_string()).collect()), false)),
     ]
 }
 
 fn arb_quantifier() -> impl Strategy<Value = Quantifier> {
     prop_oneof![
-        Just(Quantifier::Exists),
-        Just(Quantifier::None),
-        (0u32..6).prop_map(Quantifier::CountAtLeast),
-        (0u32..6).prop_map(Quantifier::CountAtMost),
+        1 => Just(Quantifier::Exists),
+        1 => Just(Quantifier::None),
+        1 => (0u32..6).prop_map(Quantifier::CountAtLeast),
+        1 => (0u32..6).prop_map(Quantifier::CountAtMost),
+        2 => Just(Quantifier::Latest),
     ]
 }
 
@@ -203,14 +236,37 @@ fn arb_case() -> impl Strategy<Value = Case> {
             });
             let age_at_least = (with_age.is_some() || clause.is_none()).then(|| AgeClause {
                 years: (age as i32 + dy).max(0) as u32,
-                on: on.to_string(),
+                on: Some(on.to_string()),
             });
             let query = Query {
                 version: 1,
                 records: clause,
                 age_at_least,
             };
-            query.compile().expect("generated queries are valid");
+            if query.compile().is_err() {
+                // Contradictory value clauses (a query error by design): ask without them.
+                let mut q = query.clone();
+                if let Some(rc) = q.records.as_mut() {
+                    rc.filters.retain(|f| {
+                        !matches!(
+                            f,
+                            Filter::ValueLt(_)
+                                | Filter::ValueLe(_)
+                                | Filter::ValueGt(_)
+                                | Filter::ValueGe(_)
+                                | Filter::ValueBetween(_)
+                        )
+                    });
+                }
+                q.compile().expect("generated queries are valid");
+                return Case {
+                    records,
+                    birth,
+                    gender: [Gender::Unknown, Gender::Female, Gender::Male, Gender::Other][g],
+                    query: q,
+                    seed,
+                };
+            }
             Case {
                 records,
                 birth,
@@ -272,11 +328,16 @@ proptest! {
         let p = make_patient(&case);
         let expected = evaluate_opening(&case.query, &p.opening);
         let challenge = Fr::from(case.seed);
-        let proven = prove_query(keys, &p, &case.query, challenge, case.seed).unwrap();
+        let result = prove_query(keys, &p, &case.query, challenge, case.seed);
+        if expected.indeterminate {
+            prop_assert!(matches!(result, Err(zkmed_prover::ProveError::Indeterminate { .. })), "undecided, yet: {:?}", result.map(|p| p.attestation.public.answer));
+            return Ok(());
+        }
+        let proven = result.unwrap();
         let att = &proven.attestation;
         prop_assert_eq!(att.public.answer, expected.answer, "query {:?}", serde_json::to_string(&case.query).unwrap());
         prop_assert_eq!(proven.plan.matching, expected.matching);
-        prop_assert!(att.circuit == "exists-v1" || att.circuit == "scan64-v1", "{}", att.circuit);
+        prop_assert!(att.circuit == CircuitId::Exists.as_str() || att.circuit == CircuitId::Scan64.as_str(), "{}", att.circuit);
         verify_for(set, &p, att, &case.query, challenge).unwrap();
     }
 }
@@ -288,14 +349,30 @@ proptest! {
     fn circuit_relation_equals_reference(case in arb_case()) {
         let p = make_patient(&case);
         let q = &case.query;
-        let expected = evaluate_opening(q, &p.opening).answer;
+        let eval = evaluate_opening(q, &p.opening);
+        let expected = eval.answer;
         let (challenge, scope) = (Fr::from(3u64), Fr::from(4u64));
         let public = |answer| public_inputs(&p, q, challenge, scope, answer);
         let json = serde_json::to_string(q).unwrap();
+        let sel = reference::latest_index(q, &p.opening);
+        let scan = |answer| scan_circuit_selecting(&p, q, public(answer), None, 64, sel);
+        if q.records.is_some() && eval.indeterminate {
+            prop_assert!(!ok_scan(scan(true)) && !ok_scan(scan(false)), "scan accepts an answer to the undecided {}", json);
+            return Ok(());
+        }
         if q.records.is_some() {
             // The scan circuit proves either answer, and only the true one.
-            prop_assert!(ok_scan(scan_circuit(&p, q, public(expected), None, 64)), "scan rejects the true answer {} of {}", expected, json);
-            prop_assert!(!ok_scan(scan_circuit(&p, q, public(!expected), None, 64)), "scan accepts the false answer {} of {}", !expected, json);
+            prop_assert!(ok_scan(scan(expected)), "scan rejects the true answer {} of {}", expected, json);
+            prop_assert!(!ok_scan(scan(!expected)), "scan accepts the false answer {} of {}", !expected, json);
+            if matches!(q.records.as_ref().map(|r| &r.quantifier), Some(Quantifier::Latest)) {
+                // Any other selection is unsatisfiable, whatever the answer.
+                let n = p.opening.records_of(q.kind().unwrap()).len();
+                for other in std::iter::once(None).chain((0..n.min(6)).map(Some)).filter(|o| *o != sel) {
+                    for answer in [true, false] {
+                        prop_assert!(!ok_scan(scan_circuit_selecting(&p, q, public(answer), None, 64, other)), "latest accepts selection {:?} (true one {:?}) of {}", other, sel, json);
+                    }
+                }
+            }
         }
         let exists_quantifier = matches!(q.records.as_ref().map(|r| &r.quantifier), Some(Quantifier::Exists));
         if q.records.is_none() || (exists_quantifier && expected) {
@@ -337,7 +414,13 @@ fn generator_covers_the_interesting_cases() {
         let recs: Vec<&Record> = c.records.iter().collect();
         let e = reference::evaluate(&c.query, c.birth, &recs);
         hit("answer true", e.answer);
-        hit("answer false", !e.answer);
+        hit("answer false", !e.answer && !e.indeterminate);
+        hit("indeterminate", e.indeterminate);
+        hit(
+            "censored value",
+            c.records.iter().any(|r| r.comparator.is_some()),
+        );
+        hit("multi-coded", c.records.iter().any(|r| r.codes.len() > 1));
         hit("no records", c.records.is_empty());
         hit(
             "void record",
@@ -353,6 +436,14 @@ fn generator_covers_the_interesting_cases() {
             hit("none", *q == Quantifier::None);
             hit("count_at_least", matches!(q, Quantifier::CountAtLeast(_)));
             hit("count_at_most", matches!(q, Quantifier::CountAtMost(_)));
+            hit("latest", *q == Quantifier::Latest);
+            hit("latest yes", *q == Quantifier::Latest && e.answer);
+            hit(
+                "value_code_in",
+                rc.filters
+                    .iter()
+                    .any(|f| matches!(f, Filter::ValueCodeIn(_))),
+            );
             let count = |f: fn(&Filter) -> bool| rc.filters.iter().filter(|x| f(x)).count();
             hit(
                 "two code_in",
@@ -396,6 +487,12 @@ fn generator_covers_the_interesting_cases() {
     for k in [
         "answer true",
         "answer false",
+        "indeterminate",
+        "censored value",
+        "multi-coded",
+        "latest",
+        "latest yes",
+        "value_code_in",
         "no records",
         "void record",
         "age clause",

@@ -4,12 +4,13 @@
 //! ```text
 //! meta = date + 2^24·status + 2^28·kind
 //! aux  = H(salt, end, source)
-//! leaf = H(meta, value_lo, value_hi, unit, aux, code_0..code_3, value_code_0, value_code_1)
+//! head = meta + 2^32·value_lo + 2^73·value_hi                 (114 bits)
+//! leaf = H(head, unit, aux, code_0..code_3, value_code_0, value_code_1)
 //! patient_leaf = H(birth_date, gender, salt_p)
 //! ```
 
 use crate::error::{RecordsError, Result};
-use ark_ff::Zero;
+use ark_ff::{Field, Zero};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
@@ -341,23 +342,30 @@ mod serde_fr_array {
 }
 
 impl EncodedRecord {
+    /// `head = meta + 2^32·value_lo + 2^73·value_hi`: the three bounded fields packed into
+    /// one field element (32 + 41 + 41 = 114 bits, far below p, so the packing is injective).
+    pub fn head(&self) -> Fr {
+        use zkmed_core::encoding::{META_BITS, VALUE_BITS};
+        Fr::from(self.meta)
+            + Fr::from(self.value_lo) * Fr::from(2u64).pow([META_BITS as u64])
+            + Fr::from(self.value_hi) * Fr::from(2u64).pow([(META_BITS + VALUE_BITS) as u64])
+    }
+
     /// The leaf inputs in hashing order:
-    /// `[meta, value_lo, value_hi, unit, aux, codes[0..4], value_codes[0..2]]`.
-    pub fn inputs(&self) -> [Fr; 11] {
-        let mut x = [Fr::zero(); 11];
-        x[0] = Fr::from(self.meta);
-        x[1] = Fr::from(self.value_lo);
-        x[2] = Fr::from(self.value_hi);
-        x[3] = self.unit;
-        x[4] = self.aux;
-        x[5..9].copy_from_slice(&self.codes);
-        x[9..11].copy_from_slice(&self.value_codes);
+    /// `[head, unit, aux, codes[0..4], value_codes[0..2]]`.
+    pub fn inputs(&self) -> [Fr; 9] {
+        let mut x = [Fr::zero(); 9];
+        x[0] = self.head();
+        x[1] = self.unit;
+        x[2] = self.aux;
+        x[3..7].copy_from_slice(&self.codes);
+        x[7..9].copy_from_slice(&self.value_codes);
         x
     }
 
-    /// `leaf = H(meta, value_lo, value_hi, unit, aux, codes, value_codes)`.
+    /// `leaf = H(head, unit, aux, codes, value_codes)`.
     pub fn leaf(&self) -> Fr {
-        poseidon(&self.inputs()).expect("Poseidon supports 11 inputs")
+        poseidon(&self.inputs()).expect("Poseidon supports 9 inputs")
     }
 }
 
@@ -459,13 +467,10 @@ mod tests {
         assert_eq!(e.unit, unit_to_field("mm[Hg]"));
         let aux = poseidon(&[salt, Fr::zero(), source_to_field("unknown")]).unwrap();
         assert_eq!(e.aux, aux);
-        let mut inputs = vec![
-            Fr::from(e.meta),
-            Fr::from(e.value_lo),
-            Fr::from(e.value_hi),
-            e.unit,
-            aux,
-        ];
+        let head = Fr::from(e.meta)
+            + Fr::from(e.value_lo) * Fr::from(1u64 << 32)
+            + Fr::from(e.value_hi) * Fr::from(1u64 << 40) * Fr::from(1u64 << 33);
+        let mut inputs = vec![head, e.unit, aux];
         inputs.extend(e.codes);
         inputs.extend(e.value_codes);
         assert_eq!(e.leaf(), poseidon(&inputs).unwrap());

@@ -49,10 +49,12 @@ pub fn record_witnesses(p: &Patient, kind: Kind) -> Vec<RecordWitness> {
             let e = r.record.encode(r.salt).unwrap();
             RecordWitness {
                 meta: e.meta,
-                value: e.value,
-                code: e.code,
+                value_lo: e.value_lo,
+                value_hi: e.value_hi,
                 unit: e.unit,
                 aux: e.aux,
+                codes: e.codes,
+                value_codes: e.value_codes,
             }
         })
         .collect()
@@ -66,12 +68,25 @@ pub fn scan_circuit(
     records: Option<Vec<RecordWitness>>,
     capacity: usize,
 ) -> ScanCircuit {
+    scan_circuit_selecting(p, q, public, records, capacity, None)
+}
+
+/// [`scan_circuit`] with the `latest` selection given by hand (a slot, or none).
+pub fn scan_circuit_selecting(
+    p: &Patient,
+    q: &Query,
+    public: PublicInputs,
+    records: Option<Vec<RecordWitness>>,
+    capacity: usize,
+    latest: Option<usize>,
+) -> ScanCircuit {
     let kind = q.kind().expect("scan queries have a records clause");
     ScanCircuit {
         capacity,
         public: Some(public),
         common: Some(common_witness(p, q)),
         records: Some(records.unwrap_or_else(|| record_witnesses(p, kind))),
+        latest,
     }
 }
 
