@@ -88,6 +88,9 @@ impl std::fmt::Display for CircuitId {
 }
 
 /// Any zkmed circuit, so callers can hold one type.
+// Both variants hold a compiled query and a witness (~2 KB); one value exists per proof, so
+// boxing the larger one would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyCircuit {
     Exists(exists::ExistsCircuit),
     Scan(scan::ScanCircuit),

@@ -182,7 +182,7 @@ impl CodeSystem {
                     && b[1].is_ascii_digit()
                     && (b[2].is_ascii_digit() || b[2].is_ascii_uppercase())
                     && sub.len() <= 4
-                    && (n.contains('.') == !sub.is_empty())
+                    && (n.contains('.') != sub.is_empty())
                     && sub
                         .bytes()
                         .all(|x| x.is_ascii_digit() || x.is_ascii_uppercase());
@@ -308,7 +308,7 @@ fn luhn_valid(digits: &str) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Verhoeff check (dihedral group D5) over a digit string whose last digit is the check digit.

@@ -246,7 +246,7 @@ pub fn encode_point(fixed: i64) -> u64 {
 
 /// Inverse of [`encode_point`] for even, non-zero encodings.
 pub fn decode_point(enc: u64) -> Option<i64> {
-    (enc != 0 && enc % 2 == 0).then(|| (enc / 2) as i64 - VALUE_OFFSET)
+    (enc != 0 && enc.is_multiple_of(2)).then(|| (enc / 2) as i64 - VALUE_OFFSET)
 }
 
 /// FHIR `Quantity.comparator`: the true value is below / above the stated one.

@@ -110,12 +110,12 @@ fn commitment_layout() {
     // Kinds without records have the empty root; the others do not.
     assert_eq!(roots[Kind::Procedure.index()], zero_hashes()[TREE_DEPTH]);
     assert_ne!(roots[Kind::Condition.index()], zero_hashes()[TREE_DEPTH]);
-    // Leaf order within a kind = bundle order.
+    // Leaf order within a kind = chronological (this data is already in date order).
     let conds = o.records_of(Kind::Condition);
     assert_eq!(
         conds
             .iter()
-            .map(|(i, r)| (*i, r.record.code.as_str()))
+            .map(|(i, r)| (*i, r.record.codes[0].code.as_str()))
             .collect::<Vec<_>>(),
         vec![(0, "38341003"), (1, "44054006")]
     );
@@ -164,7 +164,7 @@ fn commitment_changes_with_any_input() {
             "salt of record {i}"
         );
         assert_ne!(
-            changed(&|o| o.records[i].record.code.push('9')),
+            changed(&|o| o.records[i].record.codes[0].code.push('9')),
             c0,
             "code of record {i}"
         );

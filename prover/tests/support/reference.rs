@@ -101,9 +101,11 @@ impl Tri {
     }
 }
 
-/// The set of reals a record's value may be, as (lower, upper) with strictness flags;
-/// `None` = unbounded on that side.
-fn value_set(v: i64, c: Option<Comparator>) -> (Option<(i64, bool)>, Option<(i64, bool)>) {
+/// One end of a set of reals: `(bound, strict)`; `None` = unbounded on that side.
+type End = Option<(i64, bool)>;
+
+/// The set of reals a record's value may be, as (lower, upper) ends.
+fn value_set(v: i64, c: Option<Comparator>) -> (End, End) {
     match c {
         None => (Some((v, false)), Some((v, false))),
         Some(Comparator::Lt) => (None, Some((v, true))),
@@ -114,7 +116,7 @@ fn value_set(v: i64, c: Option<Comparator>) -> (Option<(i64, bool)>, Option<(i64
 }
 
 /// Does every / some value of the set satisfy `x OP a`? (`op`: "<", "<=", ">", ">=").
-fn clause_on_set(set: (Option<(i64, bool)>, Option<(i64, bool)>), op: &str, a: i64) -> Tri {
+fn clause_on_set(set: (End, End), op: &str, a: i64) -> Tri {
     let (lo, hi) = set;
     // all: the whole set on the right side of a; some: part of it.
     let (all, some) = match op {
