@@ -187,6 +187,24 @@ impl RpcBackend {
         self.chain_id().map(|_| ())
     }
 
+    /// For test nodes (anvil): moves the node's clock `secs` seconds ahead and mines a
+    /// block (`evm_increaseTime`, `evm_mine`), as [`EmbeddedChain::advance_time`] does.
+    pub fn increase_time(&mut self, secs: u64) -> Result<(), ChainError> {
+        let node = self.node.clone();
+        self.run(move |rt, p| {
+            rt.block_on(async {
+                let err = |e| RpcBackend::error_for(&node, "evm_increaseTime", e);
+                p.raw_request::<_, serde_json::Value>("evm_increaseTime".into(), [secs])
+                    .await
+                    .map_err(err)?;
+                p.raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+                    .await
+                    .map_err(err)?;
+                Ok(())
+            })
+        })
+    }
+
     fn start(
         rpc_url: &str,
         signer: Option<PrivateKeySigner>,
@@ -746,6 +764,51 @@ impl<B: Backend> Registry<B> {
 }
 
 impl<B: Backend> Registry<B> {
+    /// The owner of `token` voids every open recovery proposal; returns the gas used.
+    pub fn cancel_recovery(&mut self, token: U256) -> Result<u64, ChainError> {
+        let to = self.deployment.identity;
+        self.tx(
+            "cancelRecovery",
+            to,
+            ZkmedIdentity::cancelRecoveryCall { tokenId: token },
+        )
+    }
+
+    /// The owner of `token` (the patient) allows or forbids `issuer` to anchor record
+    /// commitments for it (the minting issuer is allowed until forbidden); returns the gas.
+    pub fn set_issuer_authorised(
+        &mut self,
+        token: U256,
+        issuer: Address,
+        allowed: bool,
+    ) -> Result<u64, ChainError> {
+        let to = self.deployment.identity;
+        self.tx(
+            "setIssuerAuthorised",
+            to,
+            ZkmedIdentity::setIssuerAuthorisedCall {
+                tokenId: token,
+                issuer,
+                allowed,
+            },
+        )
+    }
+
+    /// Whether the patient lets `issuer` anchor for `token`.
+    pub fn is_authorised(&mut self, token: U256, issuer: Address) -> Result<bool, ChainError> {
+        let to = self.deployment.identity;
+        self.read(
+            "isAuthorised",
+            to,
+            ZkmedIdentity::isAuthorisedCall {
+                tokenId: token,
+                issuer,
+            },
+        )
+    }
+}
+
+impl<B: Backend> Registry<B> {
     /// Deploys a generated Groth16 verifier (its creation code, without constructor
     /// arguments: the suite's `AttestationVerifier` is appended as its `controller`) and
     /// registers it for `circuit` (governance only); returns its address and the gas of both
@@ -842,13 +905,53 @@ impl<B: Backend> Registry<B> {
         self.tx("check", to, c)
     }
 
-    /// `check`, then spend the nullifier in `scope` (one-time claims); returns the gas used.
+    /// This account's challenge for `nonce` on this deployment: what a one-time claim it
+    /// consumes must be proven with ([`crate::submitter_challenge`] with the chain's id,
+    /// the suite's `AttestationVerifier` and this account).
+    pub fn submitter_challenge(&mut self, nonce: U256) -> Result<Fr, ChainError> {
+        let chain_id = self.backend.chain_id()?;
+        Ok(crate::client::submitter_challenge(
+            chain_id,
+            self.deployment.verifier,
+            self.backend.account(),
+            nonce,
+        ))
+    }
+
+    /// Whether `token`'s one-time claim in `scope` is spent.
+    pub fn consumed(&mut self, scope: &Fr, token: U256) -> Result<bool, ChainError> {
+        let to = self.deployment.verifier;
+        self.read(
+            "consumed",
+            to,
+            AttestationVerifier::consumedCall::new((fr_to_u256(scope), token)),
+        )
+    }
+
+    /// Superseded by [`Registry::consume_with_nonce`]: a consume is bound to its submitter
+    /// (the challenge must be [`Registry::submitter_challenge`] of a nonce), so a bare
+    /// challenge cannot be consumed. Always an error saying so.
     pub fn consume(
+        &mut self,
+        _token: U256,
+        _att: &Attestation,
+        _query_hash: &Fr,
+        _challenge: &Fr,
+        _scope: &Fr,
+        _window_s: u64,
+    ) -> Result<u64, ChainError> {
+        Err(ChainError::Invalid(SUBMITTER_BOUND.into()))
+    }
+
+    /// `check` with the challenge [`Registry::submitter_challenge`]`(nonce)` (this account's),
+    /// then spend `token`'s one-time claim in `scope`; returns the gas used. A copy of the
+    /// transaction sent from another account reverts (`ChallengeMismatch`).
+    pub fn consume_with_nonce(
         &mut self,
         token: U256,
         att: &Attestation,
         query_hash: &Fr,
-        challenge: &Fr,
+        nonce: U256,
         scope: &Fr,
         window_s: u64,
     ) -> Result<u64, ChainError> {
@@ -860,7 +963,7 @@ impl<B: Backend> Registry<B> {
                 tokenId: token,
                 a: to_contract_attestation(att)?,
                 expectedQueryHash: fr_to_u256(query_hash),
-                expectedChallenge: fr_to_u256(challenge),
+                nonce,
                 expectedScope: fr_to_u256(scope),
                 window: window_s,
             },
@@ -905,8 +1008,9 @@ pub struct Request {
 }
 
 impl Request {
-    /// The request's id in its circuit's verifier:
-    /// `keccak256(abi.encode(queryHash, challenge, scope))`.
+    /// The request's id in its circuit's verifier (what `PreparedAttestation.request`
+    /// names): `keccak256(abi.encode(queryHash, challenge, scope))`. It is stored per
+    /// registrant, under [`Request::key`].
     pub fn id(&self) -> alloy::primitives::B256 {
         use alloy::sol_types::SolValue;
         alloy::primitives::keccak256(
@@ -920,10 +1024,21 @@ impl Request {
     }
 }
 
+impl Request {
+    /// Where `registrant`'s registration of this request is stored in the circuit's
+    /// verifier (`requests(key)`): `keccak256(abi.encode(registrant, id))`. A request
+    /// answers only its registrant's `checkPrepared`.
+    pub fn key(&self, registrant: Address) -> alloy::primitives::B256 {
+        use alloy::sol_types::SolValue;
+        alloy::primitives::keccak256((registrant, self.id()).abi_encode())
+    }
+}
+
 /// Prepared checks: one call and one scalar multiplication per verification, in the
 /// circuit's own verifier contract (see `AttestationVerifier` and `docs/chain.md`).
 impl<B: Backend> Registry<B> {
-    /// Registers `request` with its circuit's verifier (anyone may); returns the gas used.
+    /// Registers `request` with its circuit's verifier for this account (anyone may, for
+    /// itself: only this account's prepared checks answer it); returns the gas used.
     pub fn register_request(&mut self, request: &Request) -> Result<u64, ChainError> {
         let to = self.verifier_of(&request.circuit)?;
         self.tx(
@@ -1042,14 +1157,36 @@ impl<B: Backend> Registry<B> {
         )
     }
 
-    /// `check_prepared`, then spend the nullifier in the request's scope; returns the gas.
+    /// Superseded by [`Registry::consume_prepared_with_nonce`] (a consume is bound to its
+    /// submitter). Always an error saying so.
     pub fn consume_prepared(
+        &mut self,
+        _token: U256,
+        _att: &Attestation,
+        _request: &Request,
+        _window_s: u64,
+    ) -> Result<u64, ChainError> {
+        Err(ChainError::Invalid(SUBMITTER_BOUND.into()))
+    }
+
+    /// The prepared check of `request` (registered by this account, whose challenge must be
+    /// [`Registry::submitter_challenge`]`(nonce)`), then spend `token`'s one-time claim in
+    /// the request's scope; returns the gas used.
+    pub fn consume_prepared_with_nonce(
         &mut self,
         token: U256,
         att: &Attestation,
         request: &Request,
+        nonce: U256,
         window_s: u64,
     ) -> Result<u64, ChainError> {
+        let expected = self.submitter_challenge(nonce)?;
+        if request.challenge != expected {
+            return Err(ChainError::Invalid(format!(
+                "the request's challenge is not this account's challenge for nonce {nonce} \
+                 (submitter_challenge: {expected}); a consume is bound to its submitter"
+            )));
+        }
         let (_, a) = self.prepared_attestation(token, att, request)?;
         let to = self.deployment.verifier;
         self.tx(
@@ -1060,13 +1197,19 @@ impl<B: Backend> Registry<B> {
                 circuit: circuit_id(&request.circuit),
                 a: a.into(),
                 queryHash: fr_to_u256(&request.query_hash),
-                challenge: fr_to_u256(&request.challenge),
+                nonce,
                 scope: fr_to_u256(&request.scope),
                 window: window_s,
             },
         )
     }
 }
+
+/// Why the old `consume` / `consume_prepared` (which took a bare challenge) refuse.
+const SUBMITTER_BOUND: &str =
+    "consume is bound to its submitter: the attestation's challenge must be \
+     the consuming account's submitter challenge for a nonce (Registry::submitter_challenge, \
+     zkmed_chain::submitter_challenge); use consume_with_nonce / consume_prepared_with_nonce";
 
 /// Either backend, chosen at run time (`--rpc URL` or the embedded default).
 pub enum AnyBackend {

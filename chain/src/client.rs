@@ -88,6 +88,25 @@ pub fn parse_address(s: &str) -> Result<Address, ChainError> {
     Ok(a)
 }
 
+/// The challenge a one-time claim consumed by `submitter` through the `AttestationVerifier`
+/// at `verifier_contract` on chain `chain_id` must carry (`AttestationVerifier.
+/// submitterChallenge`): `keccak256(abi.encode(chainid, verifier_contract, submitter,
+/// nonce))` reduced into the BN254 scalar field. The verifier picks a fresh `nonce`, computes
+/// this, and gives it to the patient as the challenge to prove with; only `submitter` can
+/// then consume the attestation.
+pub fn submitter_challenge(
+    chain_id: u64,
+    verifier_contract: Address,
+    submitter: Address,
+    nonce: U256,
+) -> Fr {
+    use alloy::sol_types::SolValue;
+    let h = alloy::primitives::keccak256(
+        (U256::from(chain_id), verifier_contract, submitter, nonce).abi_encode(),
+    );
+    Fr::from_be_bytes_mod_order(h.as_slice())
+}
+
 /// The on-chain id of a circuit: `keccak256` of its name (e.g. `"exists-v1"`), the key of
 /// `AttestationVerifier.verifiers` and `Attestation.circuit`.
 pub fn circuit_id(circuit: &str) -> alloy::primitives::B256 {

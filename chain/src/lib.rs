@@ -17,6 +17,6 @@ pub mod source;
 pub mod testing;
 
 pub use backend::{RpcBackend, RpcOptions};
-pub use client::{parse_address, Deployment};
+pub use client::{parse_address, submitter_challenge, Deployment};
 pub use error::ChainError;
 pub use source::{ChainCommitments, Freshness, RegistryCommitments};

@@ -6,176 +6,36 @@
 //! suspended issuers, revocation, guardian recovery, batch anchoring. The gas of every
 //! call is measured on both and pinned.
 
-use alloy::node_bindings::AnvilInstance;
+mod support;
+
 use alloy::primitives::{Address, B256, U256};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use zkmed_chain::backend::{Backend, EmbeddedBackend, Registry, Request, RpcBackend};
+use support::*;
+use zkmed_chain::backend::{Backend, EmbeddedBackend, Registry, Request};
 use zkmed_chain::embedded::EmbeddedChain;
-use zkmed_chain::{ChainCommitments, Deployment, Freshness, RegistryCommitments};
+use zkmed_chain::{Deployment, Freshness};
 use zkmed_circuits::CircuitId;
 use zkmed_core::Fr;
-use zkmed_prover::{IdentitySecret, ProveRequest};
-use zkmed_records::{import_bundle, Opening};
-use zkmed_verifier::{CommitmentSource, KeySet, SourceError, VerifyError};
-
-/// What the flow needs from a chain: account `i` as a backend, and a Rust-side commitment
-/// source reading `d` with a freshness rule.
-trait Net {
-    type B: Backend + Send + 'static;
-    fn account(&self, i: usize) -> Self::B;
-    fn source(&self, d: Deployment, f: Freshness, max_age: Duration) -> Box<dyn CommitmentSource>;
-}
-
-struct OnAnvil(AnvilInstance);
-
-impl Net for OnAnvil {
-    type B = RpcBackend;
-    fn account(&self, i: usize) -> RpcBackend {
-        RpcBackend::connect(&self.0.endpoint(), &zkmed_chain::testing::key(&self.0, i)).unwrap()
-    }
-    fn source(&self, d: Deployment, f: Freshness, max_age: Duration) -> Box<dyn CommitmentSource> {
-        Box::new(ChainCommitments::connect(&self.0.endpoint(), d, f, max_age).unwrap())
-    }
-}
-
-struct Embedded(Arc<Mutex<EmbeddedChain>>);
-
-impl Net for Embedded {
-    type B = EmbeddedBackend;
-    fn account(&self, i: usize) -> EmbeddedBackend {
-        EmbeddedBackend::new(self.0.clone(), Address::repeat_byte(0x10 + i as u8))
-    }
-    fn source(&self, d: Deployment, f: Freshness, max_age: Duration) -> Box<dyn CommitmentSource> {
-        let reader = Registry::attach(self.account(9), d);
-        Box::new(RegistryCommitments::new(reader, f, max_age))
-    }
-}
+use zkmed_verifier::{KeySet, SourceError, VerifyError};
 
 /// Gas of each call, in the order measured.
 type Gas = Vec<(&'static str, u64)>;
 
-struct Fixture {
-    keys: zkmed_prover::KeyStore,
-    vkeys: KeySet,
-    id: IdentitySecret,
-    opening: Opening,
-}
-
-fn fixture() -> Fixture {
-    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists]);
+/// The committed verifier contracts are generated from exactly the test keys.
+/// `ZKMED_REGENERATE=1 cargo test -p zkmed-chain --test flow committed_verifiers` rewrites
+/// them and recompiles the artifacts instead (after a circuit change), then rerun the tests.
+#[test]
+fn committed_verifiers_match_the_test_keys() {
+    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists, CircuitId::Scan64]);
     let vkeys = KeySet::load_manifest_dir(keys.dir()).unwrap();
-    let id = IdentitySecret::from_fr(Fr::from(4242u64));
-    let bundle = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo/jonathan-hermiston.json"),
-    )
-    .unwrap();
-    let opening =
-        Opening::create_from_seed(import_bundle(&bundle).unwrap(), id.commitment(), &[7u8; 32])
-            .unwrap();
-    Fixture {
-        keys,
-        vkeys,
-        id,
-        opening,
+    assert_committed_verifier(&vkeys, "exists-v1", "ExistsV1Verifier");
+    assert_committed_verifier(&vkeys, "scan64-v1", "Scan64V1Verifier");
+    if regenerating() {
+        // The test binaries embed the artifacts when they are built: rerun them.
+        compile_artifacts();
     }
-}
-
-/// The verifier's challenge and scope in these tests.
-fn challenge_and_scope() -> (Fr, Fr) {
-    (Fr::from(777u64), Fr::from(31u64))
-}
-
-/// A real proof of the named predicate about the fixture patient, with `keys`.
-fn prove_named(
-    keys: &zkmed_prover::KeyStore,
-    fx: &Fixture,
-    predicate: &str,
-) -> (
-    zkmed_core::query::Query,
-    zkmed_core::attestation::Attestation,
-) {
-    let (challenge, scope) = challenge_and_scope();
-    prove_in_scope(keys, fx, predicate, challenge, scope)
-}
-
-/// `prove_named` for another challenge and scope.
-fn prove_in_scope(
-    keys: &zkmed_prover::KeyStore,
-    fx: &Fixture,
-    predicate: &str,
-    challenge: Fr,
-    scope: Fr,
-) -> (
-    zkmed_core::query::Query,
-    zkmed_core::attestation::Attestation,
-) {
-    let query = zkmed_core::predicates::get(predicate)
-        .unwrap()
-        .instantiate(
-            &Default::default(),
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        )
-        .unwrap();
-    let att = zkmed_prover::prove(
-        keys,
-        &ProveRequest {
-            opening: &fx.opening,
-            identity: &fx.id,
-            query: &query,
-            challenge,
-            scope,
-        },
-        &mut rand::rngs::OsRng,
-    )
-    .unwrap()
-    .attestation;
-    (query, att)
-}
-
-/// A real `exists-v1` proof that the fixture patient had an organ transplant.
-fn prove_transplant(
-    fx: &Fixture,
-) -> (
-    zkmed_core::query::Query,
-    zkmed_core::attestation::Attestation,
-) {
-    let (query, att) = prove_named(&fx.keys, fx, "has-organ-transplant");
-    assert!(att.public.answer);
-    (query, att)
-}
-
-/// The committed `contracts/generated/<name>.sol` is exactly what the generator writes for
-/// `circuit`'s (test) verifying key.
-fn assert_committed_verifier(vkeys: &KeySet, circuit: &str, name: &str) {
-    let vk = vkeys.get(circuit).unwrap();
-    let generated = zkmed_verifier::export_solidity(vk.vk(), name, circuit, vk.key_hash()).unwrap();
-    let committed = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("../contracts/generated/{name}.sol")),
-    )
-    .unwrap();
-    assert_eq!(
-        generated, committed,
-        "regenerate {name} with `zkmed export solidity` and recompile"
-    );
-}
-
-/// A generated verifier's creation code with its constructor argument (the controller).
-fn with_controller(
-    code: &alloy::primitives::Bytes,
-    controller: Address,
-) -> alloy::primitives::Bytes {
-    use alloy::sol_types::SolConstructor;
-    let mut init = code.to_vec();
-    init.extend(
-        zkmed_chain::bindings::GeneratedVerifier::constructorCall {
-            controller_: controller,
-        }
-        .abi_encode(),
-    );
-    init.into()
 }
 
 /// Every generated verifier has the same interface (the Rust side calls whichever is
@@ -194,11 +54,6 @@ fn generated_verifiers_share_one_abi() {
     let (a, b) = (abi("ExistsV1Verifier"), abi("Scan64V1Verifier"));
     assert!(a.as_array().is_some_and(|f| f.len() > 10), "{a}");
     assert_eq!(a, b);
-}
-
-fn contains(e: impl std::fmt::Debug, what: &str) {
-    let e = format!("{e:?}");
-    assert!(e.contains(what), "expected {what}, got {e}");
 }
 
 fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
@@ -283,19 +138,34 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
             .check_as_transaction(token, &att, &qh, &challenge, 0)
             .unwrap(),
     ));
+    // A one-time claim: the challenge commits to the insurer's account and a nonce, so
+    // only the insurer can consume it (`attacks.rs` replays it from another account).
+    let nonce = U256::from(1);
+    let claim_challenge = insurer.submitter_challenge(nonce).unwrap();
+    let (_, claim) = prove_in_scope(&fx.keys, fx, "has-organ-transplant", claim_challenge, scope);
+    contains(
+        insurer.consume_with_nonce(token, &att, &qh, nonce, &scope, 0),
+        "ChallengeMismatch",
+    );
+    assert!(!insurer.consumed(&scope, token).unwrap());
     gas.push((
-        "consume (check + spend the nullifier)",
+        "consume (check + spend the token's claim in the scope)",
         insurer
-            .consume(token, &att, &qh, &challenge, &scope, 0)
+            .consume_with_nonce(token, &claim, &qh, nonce, &scope, 0)
             .unwrap(),
     ));
+    assert!(insurer.consumed(&scope, token).unwrap());
     contains(
-        insurer.consume(token, &att, &qh, &challenge, &scope, 0),
-        "NullifierSpent",
+        insurer.consume_with_nonce(token, &claim, &qh, nonce, &scope, 0),
+        "AlreadyConsumed",
     );
     contains(
-        insurer.consume(token, &att, &qh, &challenge, &(scope + Fr::from(1u64)), 0),
+        insurer.consume_with_nonce(token, &claim, &qh, nonce, &(scope + Fr::from(1u64)), 0),
         "ScopeMismatch",
+    );
+    contains(
+        insurer.consume(token, &claim, &qh, &claim_challenge, &scope, 0),
+        "bound to its submitter",
     );
 
     // Prepared checks: the token's and the request's part of vk_x precomputed on chain,
@@ -361,33 +231,47 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
         insurer.check_prepared(token, &att, &other_request, 3600),
         "InvalidProof",
     );
-    // The nullifier `consume` spent is spent for the prepared path too; a proof in a new
+    // The claim `consume` spent is spent for the prepared path too; a proof in a new
     // scope is consumed once.
+    let claim_request = Request {
+        challenge: claim_challenge,
+        ..request.clone()
+    };
+    insurer.register_request(&claim_request).unwrap();
     contains(
-        insurer.consume_prepared(token, &att, &request, 3600),
-        "NullifierSpent",
+        insurer.consume_prepared_with_nonce(token, &claim, &claim_request, nonce, 3600),
+        "AlreadyConsumed",
     );
+    // A request whose challenge is not the insurer's for the nonce is refused before it
+    // is sent (and the contract would revert with RequestMismatch).
+    contains(
+        insurer.consume_prepared_with_nonce(token, &att, &request, nonce, 3600),
+        "bound to its submitter",
+    );
+    let nonce2 = U256::from(2);
+    let challenge2 = insurer.submitter_challenge(nonce2).unwrap();
     let (_, att2) = prove_in_scope(
         &fx.keys,
         fx,
         "has-organ-transplant",
-        challenge,
+        challenge2,
         scope + Fr::from(100u64),
     );
     let request2 = Request {
         scope: scope + Fr::from(100u64),
+        challenge: challenge2,
         ..request.clone()
     };
     insurer.register_request(&request2).unwrap();
     gas.push((
-        "consumePrepared (checkPrepared + spend the nullifier)",
+        "consumePrepared (checkPrepared + spend the token's claim)",
         insurer
-            .consume_prepared(token, &att2, &request2, 3600)
+            .consume_prepared_with_nonce(token, &att2, &request2, nonce2, 3600)
             .unwrap(),
     ));
     contains(
-        insurer.consume_prepared(token, &att2, &request2, 3600),
-        "NullifierSpent",
+        insurer.consume_prepared_with_nonce(token, &att2, &request2, nonce2, 3600),
+        "AlreadyConsumed",
     );
     // The snapshot is only as good as the caller's window: two seconds later, a window of
     // 0 refuses it (a transaction, so it runs in a new block).
@@ -546,39 +430,39 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
 /// Gas pinned per call (embedded revm; anvil must agree within 1%). A change to the
 /// contracts that moves one of these by more than 2% must update the pin and the README.
 const PINNED: &[(&str, u64)] = &[
-    ("deploy ExistsV1Verifier + registerCircuit", 1_086_363),
+    ("deploy ExistsV1Verifier + registerCircuit", 1_144_042),
     ("accredit", 72_064),
-    ("mint (2 guardians)", 263_006),
-    ("anchor", 105_112),
-    ("check, as a transaction (registries + pairing)", 286_707),
-    ("consume (check + spend the nullifier)", 311_630),
-    ("registerRequest", 68_112),
-    ("prepare", 95_924),
-    ("checkPrepared, as a transaction (one attestation)", 225_443),
+    ("mint (2 guardians)", 263_081),
+    ("anchor", 105_932),
+    ("check, as a transaction (registries + pairing)", 286_795),
     (
-        "consumePrepared (checkPrepared + spend the nullifier)",
-        258_628,
+        "consume (check + spend the token's claim in the scope)",
+        312_676,
     ),
-    ("anchor (correction)", 87_664),
+    ("registerRequest", 68_750),
+    ("prepare", 96_013),
+    ("checkPrepared, as a transaction (one attestation)", 225_844),
+    (
+        "consumePrepared (checkPrepared + spend the token's claim)",
+        259_010,
+    ),
+    ("anchor (correction)", 88_484),
     ("suspend", 32_000),
-    ("proposeRecovery (guardian 1 of 2)", 134_098),
-    ("approveRecovery (guardian 2 of 2: re-binds)", 155_766),
-    ("revoke", 30_434),
-    ("anchorBatch, 1 patient (per patient)", 105_923),
-    ("anchorBatch, 10 patients (per patient)", 76_635),
-    ("anchorBatch, 100 patients (per patient)", 73_892),
+    ("proposeRecovery (guardian 1 of 2)", 109_519),
+    ("approveRecovery (guardian 2 of 2: re-binds)", 155_132),
+    ("revoke", 36_006),
+    ("anchorBatch, 1 patient (per patient)", 106_743),
+    ("anchorBatch, 10 patients (per patient)", 77_424),
+    ("anchorBatch, 100 patients (per patient)", 74_679),
 ];
 
 /// The bare generated `verifyProof` as a transaction (embedded revm).
-const BARE_VERIFY_PROOF_GAS: u64 = 251_337;
+const BARE_VERIFY_PROOF_GAS: u64 = 251_325;
 
 #[test]
 fn full_flow_on_anvil_and_on_the_embedded_chain() {
     let fx = fixture();
-    // The committed verifier contract is generated from exactly these (test) keys.
-    assert_committed_verifier(&fx.vkeys, "exists-v1", "ExistsV1Verifier");
-
-    let (_, on_anvil) = flow(&OnAnvil(zkmed_chain::testing::anvil()), &fx);
+    let (_, on_anvil) = flow(&OnAnvil::start(), &fx);
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("chain.json");
@@ -714,7 +598,9 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     neg[1] = q - neg[1];
     assert!(!verify(neg, input), "-A is refused");
 
-    // A precomputed term for the first five inputs stands in for them exactly.
+    // `inputTerm` refuses a non-canonical input (what the prepared checks store is made
+    // from canonical inputs only). The term path itself is checked through
+    // `checkPrepared` below: no public function verifies with a caller's term unchecked.
     use alloy::sol_types::SolCall;
     let mut first5 = input;
     first5[5] = U256::ZERO;
@@ -728,41 +614,18 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
             .call("inputTerm", v, c.abi_encode().into())
             .map(|out| ExistsV1Verifier::inputTermCall::abi_decode_returns(&out).unwrap())
     };
-    let term = term_call(&mut chain, first5).unwrap();
+    term_call(&mut chain, first5).unwrap();
     let mut aliased5 = first5;
     aliased5[2] += r;
     assert!(
         term_call(&mut chain, aliased5).is_err(),
         "inputTerm refuses a non-canonical input"
     );
-    let mut with_term = |term: [U256; 2], fresh: [U256; 7]| -> bool {
-        let c = ExistsV1Verifier::verifyProofWithTermUncheckedCall {
-            proof,
-            term,
-            input: fresh,
-        };
-        let out = chain
-            .call("verifyProofWithTermUnchecked", v, c.abi_encode().into())
-            .unwrap();
-        ExistsV1Verifier::verifyProofWithTermUncheckedCall::abi_decode_returns(&out).unwrap()
-    };
-    let mut fresh = [U256::ZERO; 7];
-    fresh[5] = input[5];
-    fresh[6] = input[6];
-    assert!(with_term(term, fresh), "term + fresh inputs verifies");
-    let mut aliased_n = fresh;
-    aliased_n[5] += r;
-    assert!(!with_term(term, aliased_n), "nullifier + r is refused");
-    let mut flipped = fresh;
-    flipped[6] = U256::ZERO;
-    assert!(!with_term(term, flipped), "the flipped answer is refused");
-    let mut off_term = term;
-    off_term[1] += U256::from(1);
-    assert!(!with_term(off_term, fresh), "an off-curve term is refused");
 
     // The prepared check on the bare verifier (its deployer is its controller here):
-    // snapshot and request stored, the honest proof passes; an aliased nullifier, a term
-    // that is not the stored one and aliased snapshot inputs are refused with the reason.
+    // snapshot and request stored, the honest proof passes; an aliased nullifier, a flipped
+    // answer, a term that is not the stored one (another root's, an off-curve one) and
+    // aliased snapshot inputs are refused with the reason.
     let mut b = EmbeddedBackend::new(Arc::new(Mutex::new(chain)), from);
     let send = |b: &mut EmbeddedBackend, name: &str, data: Vec<u8>| {
         b.send(name, Some(v), data.into()).map(|o| o.gas_used)
@@ -853,6 +716,37 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
         check(&mut b, prepared(request_term, input[5])),
         "NotPrepared",
     );
+    let mut off_curve = token_term;
+    off_curve[1] += U256::from(1);
+    contains(check(&mut b, prepared(off_curve, input[5])), "NotPrepared");
+    let mut flipped = prepared(token_term, input[5]);
+    flipped.answer = false;
+    contains(check(&mut b, flipped), "InvalidProof");
+    let mut off_request = prepared(token_term, input[5]);
+    off_request.requestTerm[1] += U256::from(1);
+    contains(check(&mut b, off_request), "UnknownRequest");
+    // Requests are per registrant: another caller's check does not see this one.
+    let mut other = b.as_account(Address::repeat_byte(0x43));
+    contains(
+        check(&mut other, prepared(token_term, input[5])),
+        "UnknownRequest",
+    );
+    // checkPreparedFor is the controller's alone.
+    let c = ExistsV1Verifier::checkPreparedForCall {
+        registrant: from,
+        tokenId: token,
+        a: prepared(token_term, input[5]),
+        window: 3600,
+    };
+    contains(
+        other.call("checkPreparedFor", v, c.abi_encode().into()),
+        "NotController",
+    );
+    assert!(ExistsV1Verifier::checkPreparedForCall::abi_decode_returns(
+        &b.call("checkPreparedFor", v, c.abi_encode().into())
+            .unwrap()
+    )
+    .unwrap());
 }
 
 /// The committed `scan64-v1` verifier is exactly the generator's output for its (test) key,
@@ -865,8 +759,6 @@ fn scan64_verifier_matches_its_key_and_verifies_a_real_proof() {
     use zkmed_chain::bindings::{ExistsV1Verifier, Scan64V1Verifier};
     let fx = fixture();
     let keys = zkmed_prover::testing::test_keys(&[CircuitId::Scan64]);
-    let vkeys = KeySet::load_manifest_dir(keys.dir()).unwrap();
-    assert_committed_verifier(&vkeys, "scan64-v1", "Scan64V1Verifier");
     let (_, att) = prove_named(&keys, &fx, "no-chronic-conditions");
     assert_eq!(att.circuit, "scan64-v1");
     assert!(

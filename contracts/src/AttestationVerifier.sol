@@ -31,12 +31,19 @@ contract AttestationVerifier is Ownable2Step {
     ZkmedIdentity public immutable identities;
     RecordRegistry public immutable records;
     IssuerRegistry public immutable issuers;
+    /// BN254 scalar field: challenges are field elements.
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
     mapping(bytes32 => IGroth16Verifier) public verifiers;
-    /// scope => nullifier => spent
-    mapping(uint256 => mapping(uint256 => bool)) public spent;
+    /// scope => tokenId => the token's one-time claim in this scope is spent. Kept per
+    /// token, not per nullifier: recovery gives the token a new identity secret and so new
+    /// nullifiers, and a claim must stay spent across it (docs/chain.md).
+    mapping(uint256 => mapping(uint256 => bool)) public consumed;
     event CircuitRegistered(bytes32 indexed circuit, address verifier);
     event Prepared(uint256 indexed tokenId, bytes32 indexed circuit, uint256 root, address issuer);
-    event Consumed(uint256 indexed tokenId, uint256 indexed scope, uint256 nullifier, bool answer);
+    event Consumed(
+        uint256 indexed tokenId, uint256 indexed scope, uint256 nullifier, bool answer, address indexed submitter
+    );
 
     error UnknownCircuit(bytes32 circuit);
     error InactiveIdentity(uint256 tokenId);
@@ -47,7 +54,8 @@ contract AttestationVerifier is Ownable2Step {
     error RootNotCurrent();
     error IssuerNotAccredited(address issuer);
     error InvalidProof();
-    error NullifierSpent(uint256 nullifier);
+    error AlreadyConsumed(uint256 tokenId, uint256 scope);
+    error RequestMismatch();
     error NoRoot(uint256 tokenId);
     error WrongController(address verifier, address controller);
 
@@ -99,21 +107,31 @@ contract AttestationVerifier is Ownable2Step {
         return a.answer;
     }
 
-    /// @notice `check`, then spend the nullifier in `expectedScope`: the same identity can
-    /// make this claim once per scope.
+    /// @notice The challenge a one-time claim consumed by `submitter` must carry:
+    /// `keccak256(abi.encode(block.chainid, address(this), submitter, nonce)) mod r`. The
+    /// verifier (the account that will call `consume`) picks a fresh `nonce`, computes this
+    /// (a view call, or `zkmed_chain::submitter_challenge` offline) and gives it to the
+    /// patient as the challenge to prove with.
+    function submitterChallenge(address submitter, uint256 nonce) public view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(this), submitter, nonce))) % R;
+    }
+
+    /// @notice `check` with the challenge `submitterChallenge(msg.sender, nonce)`, then spend
+    /// the token's claim in `expectedScope`: a token makes this claim once per scope, across
+    /// recoveries, and only the account the challenge names can spend it.
     function consume(
         uint256 tokenId,
         Attestation calldata a,
         uint256 expectedQueryHash,
-        uint256 expectedChallenge,
+        uint256 nonce,
         uint256 expectedScope,
         uint64 window
     ) external returns (bool answer) {
         if (a.scope != expectedScope) revert ScopeMismatch();
-        if (spent[a.scope][a.nullifier]) revert NullifierSpent(a.nullifier);
-        answer = check(tokenId, a, expectedQueryHash, expectedChallenge, window);
-        spent[a.scope][a.nullifier] = true;
-        emit Consumed(tokenId, a.scope, a.nullifier, answer);
+        if (consumed[a.scope][tokenId]) revert AlreadyConsumed(tokenId, a.scope);
+        answer = check(tokenId, a, expectedQueryHash, submitterChallenge(msg.sender, nonce), window);
+        consumed[a.scope][tokenId] = true;
+        emit Consumed(tokenId, a.scope, a.nullifier, answer, msg.sender);
     }
 
     // ---------------------------------------------------------------- prepared checks
@@ -162,23 +180,26 @@ contract AttestationVerifier is Ownable2Step {
         emit Prepared(tokenId, circuit, root, issuer);
     }
 
-    /// @notice The circuit verifier's `checkPrepared`, then spend the nullifier in the
-    /// request's scope (the same `spent` set as `consume`: a claim is made once, whichever
-    /// way it is checked).
+    /// @notice The circuit verifier's prepared check of the request that msg.sender
+    /// registered there, with the challenge `submitterChallenge(msg.sender, nonce)`; then
+    /// spend the token's claim in the request's scope (the same `consumed` set as `consume`:
+    /// a claim is made once, whichever way it is checked).
     function consumePrepared(
         uint256 tokenId,
         bytes32 circuit,
         IGroth16Verifier.PreparedAttestation calldata a,
         uint256 queryHash,
-        uint256 challenge,
+        uint256 nonce,
         uint256 scope,
         uint64 window
     ) external returns (bool answer) {
         IGroth16Verifier v = _verifierOf(circuit);
-        if (a.request != v.requestId(queryHash, challenge, scope)) revert ScopeMismatch();
-        if (spent[scope][a.nullifier]) revert NullifierSpent(a.nullifier);
-        answer = v.checkPrepared(tokenId, a, window);
-        spent[scope][a.nullifier] = true;
-        emit Consumed(tokenId, scope, a.nullifier, answer);
+        // PreparedChecks.requestId, computed here.
+        bytes32 request = keccak256(abi.encode(queryHash, submitterChallenge(msg.sender, nonce), scope));
+        if (a.request != request) revert RequestMismatch();
+        if (consumed[scope][tokenId]) revert AlreadyConsumed(tokenId, scope);
+        answer = v.checkPreparedFor(msg.sender, tokenId, a, window);
+        consumed[scope][tokenId] = true;
+        emit Consumed(tokenId, scope, a.nullifier, answer, msg.sender);
     }
 }

@@ -14,7 +14,7 @@ interface IGroth16Verifier {
     /// An attestation checked against a snapshot and a registered request: only the
     /// nullifier is a fresh scalar.
     struct PreparedAttestation {
-        bytes32 request; // requestId(queryHash, challenge, scope)
+        bytes32 request; // requestId(queryHash, challenge, scope), registered by the checker
         uint256[2] tokenTerm; // tokenTerm(recordCommitment, identityCommitment)
         uint256[2] requestTerm; // requestTerm(queryHash, challenge, scope)
         uint256 nullifier;
@@ -24,13 +24,6 @@ interface IGroth16Verifier {
 
     function verifyProof(uint256[8] calldata proof, uint256[7] memory input) external view returns (bool);
 
-    /// @notice `verifyProof` with `term` in place of IC0 + the terms of the inputs passed as 0.
-    /// Unchecked: only meaningful for a `term` computed by `inputTerm`.
-    function verifyProofWithTermUnchecked(uint256[8] calldata proof, uint256[2] calldata term, uint256[7] memory input)
-        external
-        view
-        returns (bool);
-
     /// @notice `Σ input_i·IC_(i+1)` (+ IC0 if `withConstant`); reverts on a non-canonical input.
     function inputTerm(uint256[7] memory input, bool withConstant) external view returns (uint256[2] memory);
 
@@ -38,6 +31,9 @@ interface IGroth16Verifier {
     function controller() external view returns (address);
 
     function requestId(uint256 queryHash, uint256 challenge, uint256 scope) external pure returns (bytes32);
+
+    /// @notice Where `registrant`'s request `id` is stored: requests are per registrant.
+    function requestKey(address registrant, bytes32 id) external pure returns (bytes32);
 
     function requestTerm(uint256 queryHash, uint256 challenge, uint256 scope) external view returns (uint256[2] memory);
 
@@ -47,5 +43,13 @@ interface IGroth16Verifier {
 
     function storeSnapshot(uint256 tokenId, uint256 recordCommitment, uint256 identityCommitment) external;
 
+    /// @notice The prepared check of a request that msg.sender registered.
     function checkPrepared(uint256 tokenId, PreparedAttestation calldata a, uint64 window) external view returns (bool);
+
+    /// @notice `checkPrepared` of a request that `registrant` registered (the controller only,
+    /// for `AttestationVerifier.consumePrepared` on behalf of its caller).
+    function checkPreparedFor(address registrant, uint256 tokenId, PreparedAttestation calldata a, uint64 window)
+        external
+        view
+        returns (bool);
 }

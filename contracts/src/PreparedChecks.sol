@@ -17,14 +17,17 @@ abstract contract PreparedChecks is IGroth16Verifier {
     /// registries (token active, identity commitment, current root, issuer accredited)
     /// before it calls `storeSnapshot`.
     address public immutable controller;
-    /// requestId => keccak256 of the request's term `IC0 + queryHash·IC3 + challenge·IC4 +
-    /// scope·IC5`, computed here by `registerRequest`.
+    /// requestKey(registrant, requestId) => keccak256 of the request's term `IC0 +
+    /// queryHash·IC3 + challenge·IC4 + scope·IC5`, computed here by `registerRequest`. A
+    /// request answers only its registrant's `checkPrepared`.
     mapping(bytes32 => bytes32) public requests;
     /// tokenId => top 192 bits of keccak256(token term `rc·IC1 + idc·IC2`) | snapshot time
     /// (low 64 bits), stored by the controller after its registry checks.
     mapping(uint256 => uint256) public snapshots;
 
-    event RequestRegistered(bytes32 indexed id, uint256 queryHash, uint256 challenge, uint256 scope);
+    event RequestRegistered(
+        address indexed registrant, bytes32 indexed id, uint256 queryHash, uint256 challenge, uint256 scope
+    );
     event SnapshotStored(uint256 indexed tokenId, uint256 recordCommitment, uint256 identityCommitment);
 
     error NonCanonicalInput();
@@ -57,17 +60,23 @@ abstract contract PreparedChecks is IGroth16Verifier {
         return keccak256(abi.encode(queryHash, challenge, scope));
     }
 
+    function requestKey(address registrant, bytes32 id) public pure returns (bytes32) {
+        return keccak256(abi.encode(registrant, id));
+    }
+
     /// @notice The term `registerRequest` stores for this question, challenge and scope.
     function requestTerm(uint256 queryHash, uint256 challenge, uint256 scope) public view returns (uint256[2] memory) {
         return inputTerm([uint256(0), 0, queryHash, challenge, scope, 0, 0], true);
     }
 
-    /// @notice Registers a verifier's question, challenge and scope (anyone; idempotent).
+    /// @notice Registers the caller's question, challenge and scope (anyone, for itself;
+    /// idempotent): only the caller's `checkPrepared` (or its `consumePrepared` through the
+    /// controller) answers it.
     function registerRequest(uint256 queryHash, uint256 challenge, uint256 scope) external returns (bytes32 id) {
         uint256[2] memory t = requestTerm(queryHash, challenge, scope);
         id = requestId(queryHash, challenge, scope);
-        requests[id] = keccak256(abi.encode(t[0], t[1]));
-        emit RequestRegistered(id, queryHash, challenge, scope);
+        requests[requestKey(msg.sender, id)] = keccak256(abi.encode(t[0], t[1]));
+        emit RequestRegistered(msg.sender, id, queryHash, challenge, scope);
     }
 
     /// @notice The term of a token whose current root is `recordCommitment` and whose
@@ -90,11 +99,30 @@ abstract contract PreparedChecks is IGroth16Verifier {
     }
 
     /// @notice Read-only check of an attestation against the token's snapshot (at most
-    /// `window` seconds old) and a registered request: the registry facts held at the
-    /// snapshot, the question, challenge and scope are the request's, the pairing passes.
+    /// `window` seconds old) and a request the caller registered: the registry facts held at
+    /// the snapshot, the question, challenge and scope are the request's, the pairing passes.
     /// Returns the proven answer; every failure reverts with its reason.
     function checkPrepared(uint256 tokenId, PreparedAttestation calldata a, uint64 window) external view returns (bool) {
-        if (requests[a.request] != keccak256(abi.encode(a.requestTerm[0], a.requestTerm[1]))) {
+        return _checkPrepared(msg.sender, tokenId, a, window);
+    }
+
+    /// @notice `checkPrepared` of `registrant`'s request, for the controller only (its
+    /// `consumePrepared` checks on behalf of its caller).
+    function checkPreparedFor(address registrant, uint256 tokenId, PreparedAttestation calldata a, uint64 window)
+        external
+        view
+        returns (bool)
+    {
+        if (msg.sender != controller) revert NotController(msg.sender);
+        return _checkPrepared(registrant, tokenId, a, window);
+    }
+
+    function _checkPrepared(address registrant, uint256 tokenId, PreparedAttestation calldata a, uint64 window)
+        private
+        view
+        returns (bool)
+    {
+        if (requests[requestKey(registrant, a.request)] != keccak256(abi.encode(a.requestTerm[0], a.requestTerm[1]))) {
             revert UnknownRequest(a.request);
         }
         uint256 s = snapshots[tokenId];

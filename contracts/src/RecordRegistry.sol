@@ -5,9 +5,10 @@ import {IssuerRegistry} from "./IssuerRegistry.sol";
 import {ZkmedIdentity} from "./ZkmedIdentity.sol";
 
 /// @title RecordRegistry
-/// @notice The history of each patient's record commitment. An accredited issuer anchors a
-/// new commitment (root) for an identity token; a correction is a new anchoring, and the old
-/// one stays in the history. Verifiers ask whether a root is current, or was current at some
+/// @notice The history of each patient's record commitment. An accredited issuer that the
+/// patient authorised (`ZkmedIdentity.setIssuerAuthorised`; the minting issuer is authorised
+/// until the patient withdraws it) anchors a new commitment (root) for an identity token; a
+/// correction is a new anchoring, and the old one stays in the history. Verifiers ask whether a root is current, or was current at some
 /// moment within a window they choose (e.g. "current within the last 24 hours").
 contract RecordRegistry {
     enum Kind {
@@ -30,6 +31,7 @@ contract RecordRegistry {
 
     error NotAccreditedIssuer(address who);
     error InactiveIdentity(uint256 tokenId);
+    error NotAuthorisedByPatient(uint256 tokenId, address issuer);
     error LengthMismatch();
     error ZeroRoot();
 
@@ -38,13 +40,15 @@ contract RecordRegistry {
         identities = identityToken;
     }
 
-    /// @notice Anchor `root` as `tokenId`'s current record commitment.
+    /// @notice Anchor `root` as `tokenId`'s current record commitment (an accredited issuer
+    /// the patient authorised).
     function anchor(uint256 tokenId, uint256 root, Kind kind) external {
         if (!issuers.isAccredited(msg.sender)) revert NotAccreditedIssuer(msg.sender);
         _anchor(tokenId, root, kind);
     }
 
-    /// @notice Anchor many patients' roots in one transaction (one accreditation check).
+    /// @notice Anchor many patients' roots in one transaction (one accreditation check; each
+    /// patient's authorisation is checked).
     function anchorBatch(uint256[] calldata tokenIds, uint256[] calldata roots, Kind kind) external {
         if (!issuers.isAccredited(msg.sender)) revert NotAccreditedIssuer(msg.sender);
         if (tokenIds.length != roots.length) revert LengthMismatch();
@@ -55,7 +59,9 @@ contract RecordRegistry {
 
     function _anchor(uint256 tokenId, uint256 root, Kind kind) private {
         if (root == 0) revert ZeroRoot();
-        if (!identities.isActive(tokenId)) revert InactiveIdentity(tokenId);
+        (bool active, bool allowed) = identities.anchorable(tokenId, msg.sender);
+        if (!active) revert InactiveIdentity(tokenId);
+        if (!allowed) revert NotAuthorisedByPatient(tokenId, msg.sender);
         Anchor[] storage h = history[tokenId];
         h.push(Anchor(root, msg.sender, uint64(block.timestamp), kind));
         emit Anchored(tokenId, root, msg.sender, kind, h.length - 1);

@@ -15,45 +15,69 @@ interface IERC5192 {
 /// @title ZkmedIdentity
 /// @notice One soul-bound (EIP-5192, always locked) ERC-721 token per patient, holding the
 /// patient's identity commitment `H(identity secret)`. Minted by an accredited issuer; never
-/// transferable or approvable. A lost key is recovered by M of the N guardians the patient
-/// chose at minting: the token is re-bound to a new address and a new identity commitment, and
-/// the old commitment is no longer accepted. Revocation (by the minting issuer or governance)
-/// is final.
+/// transferable or approvable. A commitment belongs to one token, ever: recovery retires the
+/// old one, and no token is ever minted or recovered to a commitment another token holds or
+/// held. The patient (the token's owner) decides which accredited issuers may anchor record
+/// commitments for the token (the minting issuer may, until the patient withdraws it). A lost
+/// key is recovered by M of the N guardians the patient chose at minting: proposals are
+/// independent (a guardian cannot reset or replace another's), expire after
+/// `RECOVERY_PERIOD`, and the owner can cancel them; the M-th approval executes after
+/// re-checking that the token is active and the new owner and commitment are unused.
+/// Revocation (by the minting issuer while accredited, or by governance) is final.
 contract ZkmedIdentity is ERC721, IERC5192 {
     struct Identity {
         uint256 commitment;
         address issuer;
         bool revoked;
         uint8 threshold;
-        uint64 recoveryNonce;
+        /// Bumped by every executed or cancelled recovery: proposals of an earlier epoch are void.
+        uint64 recoveryEpoch;
+        /// The patient withdrew the minting issuer's authorisation to anchor.
+        bool issuerDeauthorised;
         address[] guardians;
     }
 
     struct Recovery {
         address newOwner;
-        uint256 newCommitment;
-        uint64 nonce;
+        uint64 expires;
         uint8 approvals;
+        uint256 newCommitment;
     }
+
+    /// How long a recovery proposal stays open for approvals.
+    uint64 public constant RECOVERY_PERIOD = 7 days;
+    /// `_tokenOfCommitment` value of a commitment retired by recovery: never reusable.
+    uint256 private constant RETIRED = type(uint256).max;
 
     IssuerRegistry public immutable issuers;
     uint256 public totalMinted;
     mapping(uint256 => Identity) private identities;
     mapping(address => uint256) public tokenOf;
-    /// identity commitment => token (0 once replaced by recovery): how an off-chain verifier
-    /// holding only an attestation finds the token.
-    mapping(uint256 => uint256) public tokenOfCommitment;
-    mapping(uint256 => Recovery) public pendingRecovery;
-    /// tokenId => keccak(nonce, guardian) => approved
-    mapping(uint256 => mapping(bytes32 => bool)) private approvedBy;
+    /// identity commitment => token (RETIRED once replaced by recovery).
+    mapping(uint256 => uint256) private _tokenOfCommitment;
+    /// recoveryId => proposal
+    mapping(bytes32 => Recovery) public recoveries;
+    /// keccak256(recoveryId, expires, guardian) => approved
+    mapping(bytes32 => bool) private approvedBy;
+    /// tokenId => issuer => may anchor (issuers other than the minting one)
+    mapping(uint256 => mapping(address => bool)) private authorised;
     /// Set only while a completed recovery re-binds a token.
     bool private recovering;
 
     event Minted(uint256 indexed tokenId, address indexed patient, uint256 commitment, address indexed issuer);
-    event RecoveryProposed(uint256 indexed tokenId, address indexed guardian, address newOwner, uint256 newCommitment);
-    event RecoveryApproved(uint256 indexed tokenId, address indexed guardian, uint8 approvals);
+    event RecoveryProposed(
+        uint256 indexed tokenId,
+        address indexed guardian,
+        bytes32 indexed id,
+        address newOwner,
+        uint256 newCommitment,
+        uint64 expires
+    );
+    event RecoveryApproved(uint256 indexed tokenId, address indexed guardian, bytes32 indexed id, uint8 approvals);
+    event RecoveryCancelled(uint256 indexed tokenId, address indexed by);
     event Recovered(uint256 indexed tokenId, address indexed oldOwner, address indexed newOwner, uint256 newCommitment);
     event Revoked(uint256 indexed tokenId, address by);
+    event IssuerAuthorised(uint256 indexed tokenId, address indexed issuer, bool authorised);
 
     error Soulbound();
     error NotAccreditedIssuer(address who);
@@ -64,6 +88,8 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     error TokenRevoked(uint256 tokenId);
     error NotAllowed(address who);
     error RecoveryMismatch();
+    error NoSuchRecovery(bytes32 id);
+    error RecoveryExpired(bytes32 id, uint64 expired);
     error AlreadyApproved(address guardian);
     error BadCommitment();
 
@@ -74,7 +100,8 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     // ------------------------------------------------------------------ minting
 
     /// @notice Mint `patient`'s identity token. `guardians` (distinct, not the patient) and
-    /// `threshold` (1..N) govern recovery; no guardians = no recovery.
+    /// `threshold` (1..N) govern recovery; no guardians = no recovery. The minting issuer
+    /// may anchor for the token until the patient withdraws it (`setIssuerAuthorised`).
     function mint(address patient, uint256 commitment, address[] calldata guardians, uint8 threshold)
         external
         returns (uint256 tokenId)
@@ -91,10 +118,10 @@ contract ZkmedIdentity is ERC721, IERC5192 {
             }
         }
         tokenId = ++totalMinted;
-        identities[tokenId] = Identity(commitment, msg.sender, false, threshold, 0, guardians);
+        identities[tokenId] = Identity(commitment, msg.sender, false, threshold, 0, false, guardians);
         tokenOf[patient] = tokenId;
-        if (commitment == 0 || tokenOfCommitment[commitment] != 0) revert BadCommitment();
-        tokenOfCommitment[commitment] = tokenId;
+        if (commitment == 0 || _tokenOfCommitment[commitment] != 0) revert BadCommitment();
+        _tokenOfCommitment[commitment] = tokenId;
         _safeMint(patient, tokenId);
         emit Locked(tokenId);
         emit Minted(tokenId, patient, commitment, msg.sender);
@@ -106,6 +133,20 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     function identityCommitment(uint256 tokenId) external view returns (uint256) {
         Identity storage id = identities[tokenId];
         return id.revoked ? 0 : id.commitment;
+    }
+
+    /// @notice The token holding `commitment` (0 if none, or retired by recovery): how an
+    /// off-chain verifier holding only an attestation finds the token. A revoked token
+    /// keeps its commitment (check `identityCommitment`).
+    function tokenOfCommitment(uint256 commitment) external view returns (uint256) {
+        uint256 t = _tokenOfCommitment[commitment];
+        return t == RETIRED ? 0 : t;
+    }
+
+    /// @notice Whether `commitment` is or was held by a token (then it can never be minted
+    /// or recovered to again).
+    function commitmentUsed(uint256 commitment) external view returns (bool) {
+        return _tokenOfCommitment[commitment] != 0;
     }
 
     function identity(uint256 tokenId) external view returns (Identity memory) {
@@ -127,51 +168,106 @@ contract ZkmedIdentity is ERC721, IERC5192 {
         return interfaceId == 0xb45a3c0e || super.supportsInterface(interfaceId);
     }
 
+    // ------------------------------------------------------------------ issuer authorisation
+
+    /// @notice The patient (the token's owner) allows or forbids `issuer` to anchor record
+    /// commitments for the token. The minting issuer is allowed until forbidden.
+    function setIssuerAuthorised(uint256 tokenId, address issuer, bool allowed) external {
+        if (msg.sender != _requireOwned(tokenId)) revert NotAllowed(msg.sender);
+        Identity storage id = identities[tokenId];
+        if (issuer == id.issuer) id.issuerDeauthorised = !allowed;
+        else authorised[tokenId][issuer] = allowed;
+        emit IssuerAuthorised(tokenId, issuer, allowed);
+    }
+
+    /// @notice Whether the patient lets `issuer` anchor for `tokenId` (accreditation is
+    /// checked separately, by the record registry).
+    function isAuthorised(uint256 tokenId, address issuer) public view returns (bool) {
+        Identity storage id = identities[tokenId];
+        return issuer == id.issuer ? !id.issuerDeauthorised : authorised[tokenId][issuer];
+    }
+
+    /// @notice What the record registry checks before `issuer` anchors for `tokenId`.
+    function anchorable(uint256 tokenId, address issuer) external view returns (bool active, bool allowed) {
+        return (isActive(tokenId), isAuthorised(tokenId, issuer));
+    }
+
     // ------------------------------------------------------------------ recovery
 
-    /// @notice A guardian proposes re-binding the token to `newOwner` with `newCommitment`
-    /// (and approves it). A new proposal replaces an unfinished one.
-    function proposeRecovery(uint256 tokenId, address newOwner, uint256 newCommitment) external {
-        _requireGuardian(tokenId);
-        if (newOwner == address(0) || tokenOf[newOwner] != 0) revert RecoveryMismatch();
-        if (newCommitment == 0 || tokenOfCommitment[newCommitment] != 0) revert BadCommitment();
-        Identity storage id = identities[tokenId];
-        id.recoveryNonce += 1;
-        pendingRecovery[tokenId] = Recovery(newOwner, newCommitment, id.recoveryNonce, 0);
-        emit RecoveryProposed(tokenId, msg.sender, newOwner, newCommitment);
-        _approve(tokenId, newOwner, newCommitment);
+    /// @notice The id of the proposal to re-bind `tokenId` to `newOwner` and `newCommitment`
+    /// in the token's current recovery epoch.
+    function recoveryId(uint256 tokenId, address newOwner, uint256 newCommitment) public view returns (bytes32) {
+        return keccak256(abi.encode(tokenId, identities[tokenId].recoveryEpoch, newOwner, newCommitment));
     }
 
-    /// @notice A guardian approves the pending recovery (naming it, so a replaced proposal is
-    /// never approved by accident). At `threshold` approvals it executes.
+    /// @notice A guardian proposes re-binding the token to `newOwner` with `newCommitment`,
+    /// and approves it. The proposal is open for `RECOVERY_PERIOD`; proposing it again
+    /// after it expired restarts it with no approvals. Other proposals are unaffected.
+    function proposeRecovery(uint256 tokenId, address newOwner, uint256 newCommitment) external returns (bytes32 id) {
+        _requireGuardian(tokenId);
+        _requireUnused(newOwner, newCommitment);
+        id = recoveryId(tokenId, newOwner, newCommitment);
+        Recovery storage r = recoveries[id];
+        if (r.expires <= block.timestamp) {
+            uint64 expires = uint64(block.timestamp) + RECOVERY_PERIOD;
+            recoveries[id] = Recovery(newOwner, expires, 0, newCommitment);
+            emit RecoveryProposed(tokenId, msg.sender, id, newOwner, newCommitment, expires);
+        }
+        _approve(tokenId, id, r);
+    }
+
+    /// @notice A guardian approves an open proposal (naming it). At `threshold` approvals it
+    /// executes.
     function approveRecovery(uint256 tokenId, address newOwner, uint256 newCommitment) external {
         _requireGuardian(tokenId);
-        _approve(tokenId, newOwner, newCommitment);
+        bytes32 id = recoveryId(tokenId, newOwner, newCommitment);
+        Recovery storage r = recoveries[id];
+        if (r.newOwner == address(0)) revert NoSuchRecovery(id);
+        if (r.expires <= block.timestamp) revert RecoveryExpired(id, r.expires);
+        _approve(tokenId, id, r);
     }
 
-    function _approve(uint256 tokenId, address newOwner, uint256 newCommitment) private {
-        Recovery storage r = pendingRecovery[tokenId];
-        if (r.newOwner == address(0) || r.newOwner != newOwner || r.newCommitment != newCommitment) {
-            revert RecoveryMismatch();
-        }
-        bytes32 key = keccak256(abi.encode(r.nonce, msg.sender));
-        if (approvedBy[tokenId][key]) revert AlreadyApproved(msg.sender);
-        approvedBy[tokenId][key] = true;
-        r.approvals += 1;
-        emit RecoveryApproved(tokenId, msg.sender, r.approvals);
-        if (r.approvals >= identities[tokenId].threshold) {
-            address old = _ownerOf(tokenId);
-            delete tokenOf[old];
-            tokenOf[newOwner] = tokenId;
-            delete tokenOfCommitment[identities[tokenId].commitment];
-            tokenOfCommitment[newCommitment] = tokenId;
-            identities[tokenId].commitment = newCommitment;
-            delete pendingRecovery[tokenId];
-            recovering = true;
-            _update(newOwner, tokenId, address(0)); // the one move a soul-bound token makes
-            recovering = false;
-            emit Recovered(tokenId, old, newOwner, newCommitment);
-        }
+    /// @notice The owner (who still holds the token's key) voids every open proposal.
+    function cancelRecovery(uint256 tokenId) external {
+        if (msg.sender != _requireOwned(tokenId)) revert NotAllowed(msg.sender);
+        identities[tokenId].recoveryEpoch += 1;
+        emit RecoveryCancelled(tokenId, msg.sender);
+    }
+
+    function _approve(uint256 tokenId, bytes32 id, Recovery storage r) private {
+        bytes32 key = keccak256(abi.encode(id, r.expires, msg.sender));
+        if (approvedBy[key]) revert AlreadyApproved(msg.sender);
+        approvedBy[key] = true;
+        uint8 approvals = r.approvals + 1;
+        r.approvals = approvals;
+        emit RecoveryApproved(tokenId, msg.sender, id, approvals);
+        if (approvals >= identities[tokenId].threshold) _recover(tokenId, id, r.newOwner, r.newCommitment);
+    }
+
+    /// Executes a recovery: re-checks (the token is active: `_requireGuardian`) that the new
+    /// owner has no token and the new commitment was never held, since either may have been
+    /// minted after the proposal.
+    function _recover(uint256 tokenId, bytes32 id, address newOwner, uint256 newCommitment) private {
+        _requireUnused(newOwner, newCommitment);
+        Identity storage ident = identities[tokenId];
+        address old = _ownerOf(tokenId);
+        delete tokenOf[old];
+        tokenOf[newOwner] = tokenId;
+        _tokenOfCommitment[ident.commitment] = RETIRED;
+        _tokenOfCommitment[newCommitment] = tokenId;
+        ident.commitment = newCommitment;
+        ident.recoveryEpoch += 1; // every other open proposal is void
+        delete recoveries[id];
+        recovering = true;
+        _update(newOwner, tokenId, address(0)); // the one move a soul-bound token makes
+        recovering = false;
+        emit Recovered(tokenId, old, newOwner, newCommitment);
+    }
+
+    function _requireUnused(address newOwner, uint256 newCommitment) private view {
+        if (newOwner == address(0)) revert RecoveryMismatch();
+        if (tokenOf[newOwner] != 0) revert AlreadyHasIdentity(newOwner);
+        if (newCommitment == 0 || _tokenOfCommitment[newCommitment] != 0) revert BadCommitment();
     }
 
     function _requireGuardian(uint256 tokenId) private view {
@@ -186,11 +282,16 @@ contract ZkmedIdentity is ERC721, IERC5192 {
 
     // ------------------------------------------------------------------ revocation
 
-    /// @notice Revoke an identity (final): by its minting issuer or by governance.
+    /// @notice Revoke an identity (final): by its minting issuer while it is accredited, or
+    /// by governance.
     function revoke(uint256 tokenId) external {
         _requireOwned(tokenId);
         Identity storage id = identities[tokenId];
-        if (msg.sender != id.issuer && msg.sender != issuers.owner()) revert NotAllowed(msg.sender);
+        bool byIssuer = msg.sender == id.issuer;
+        if (!(byIssuer && issuers.isAccredited(msg.sender)) && msg.sender != issuers.owner()) {
+            if (byIssuer) revert NotAccreditedIssuer(msg.sender);
+            revert NotAllowed(msg.sender);
+        }
         id.revoked = true;
         emit Revoked(tokenId, msg.sender);
     }

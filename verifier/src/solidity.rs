@@ -11,11 +11,12 @@
 //! * returns `false` on a failed check; the registry-aware `AttestationVerifier` turns that
 //!   into a revert;
 //! * `inputTerm(input, withConstant)` computes the part of `vk_x` that some inputs
-//!   contribute, and `verifyProofWithTermUnchecked(proof, term, input)` verifies with such a
-//!   precomputed term in place of IC0;
+//!   contribute (what the prepared checks store); nothing public verifies with a term the
+//!   caller supplies unchecked (`checkPrepared` compares it with the stored hash first);
 //! * prepared checks, inherited from `contracts/src/PreparedChecks.sol` (written once for
 //!   every circuit; this file generates the key, `_msm` and `_pairing` it calls):
-//!   `registerRequest` (anyone) stores the hash of a question's term,
+//!   `registerRequest` (anyone, for itself: a request answers only its registrant's
+//!   `checkPrepared`) stores the hash of a question's term,
 //!   `storeSnapshot` (only the `controller` given to the constructor, the
 //!   `AttestationVerifier`, after its registry checks) the hash of a token's term and the
 //!   time, and `checkPrepared(tokenId, a, window)` verifies an attestation against both with
@@ -145,19 +146,6 @@ contract {contract_name} is PreparedChecks {{
 
     function verifyProof(uint256[8] calldata proof, uint256[7] memory input) external view returns (bool) {{
         (bool ok, uint256 x, uint256 y) = _msm(IC0_X, IC0_Y, input);
-        return ok && _pairing(proof, x, y);
-    }}
-
-    /// @notice Like `verifyProof`, with `term` standing for IC0 and the inputs passed as 0
-    /// here: `vk_x = term + Σ input_i·IC_(i+1)`. Unchecked: `term` is trusted to be
-    /// `inputTerm` of the inputs it replaces; a `true` says nothing about a term you did not
-    /// compute that way. `checkPrepared` is the checked use of the same idea.
-    function verifyProofWithTermUnchecked(uint256[8] calldata proof, uint256[2] calldata term, uint256[7] memory input)
-        external
-        view
-        returns (bool)
-    {{
-        (bool ok, uint256 x, uint256 y) = _msm(term[0], term[1], input);
         return ok && _pairing(proof, x, y);
     }}
 
