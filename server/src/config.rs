@@ -44,6 +44,36 @@ pub struct ServerSettings {
     pub http_workers: usize,
     /// Seconds a graceful shutdown waits for in-flight requests and jobs.
     pub shutdown_timeout_s: u64,
+    /// Seconds a client has to send a request's head (request line and headers); then
+    /// `408` and the connection is closed.
+    pub header_timeout_s: u64,
+    /// Seconds a client has to send a request's whole body once its head is in; then `408`
+    /// and the connection is closed. Proving requests take no prover slot while their body
+    /// is read.
+    pub body_timeout_s: u64,
+    /// Seconds an idle keep-alive connection is kept open (0: no keep-alive).
+    pub keep_alive_s: u64,
+    /// Cross-origin requests from web pages (off by default).
+    #[serde(default)]
+    pub cors: CorsSettings,
+}
+
+/// CORS: which other origins' web pages may call the API from a browser. Off (no CORS
+/// headers; browsers refuse cross-origin calls) unless `allowed_origins` is non-empty.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Exact origins, e.g. `["https://insurer.example"]`; `["*"]` allows any origin
+    /// (responses then never carry credentials).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Seconds a browser may cache a preflight answer.
+    #[serde(default = "default_cors_max_age")]
+    pub max_age_s: usize,
+}
+
+fn default_cors_max_age() -> usize {
+    600
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,10 +161,62 @@ pub struct ChainSettings {
     /// (0: read every time). Refusals are never cached.
     #[serde(default = "default_cache_s")]
     pub cache_s: u64,
+    /// Seconds to open a TCP connection to the node.
+    #[serde(default = "default_connect_timeout_s")]
+    pub connect_timeout_s: u64,
+    /// Seconds one JSON-RPC request may take.
+    #[serde(default = "default_request_timeout_s")]
+    pub request_timeout_s: u64,
+    /// Retries of a failed read (connection refused or reset, timeout, HTTP 5xx); a node's
+    /// own answer is never retried.
+    #[serde(default = "default_read_retries")]
+    pub read_retries: u32,
+    /// Seconds between the readiness probes of the node (`/readyz` is `503` while the last
+    /// one failed).
+    #[serde(default = "default_probe_interval_s")]
+    pub probe_interval_s: u64,
 }
 
 fn default_cache_s() -> u64 {
     12
+}
+fn default_connect_timeout_s() -> u64 {
+    5
+}
+fn default_request_timeout_s() -> u64 {
+    10
+}
+fn default_read_retries() -> u32 {
+    2
+}
+fn default_probe_interval_s() -> u64 {
+    5
+}
+
+impl ChainSettings {
+    /// Settings for a node at `rpc` with the deployment in `deployment`, every other key
+    /// at its default.
+    pub fn new(rpc: impl Into<String>, deployment: impl Into<PathBuf>) -> ChainSettings {
+        ChainSettings {
+            rpc: rpc.into(),
+            deployment: deployment.into(),
+            within_s: 0,
+            cache_s: default_cache_s(),
+            connect_timeout_s: default_connect_timeout_s(),
+            request_timeout_s: default_request_timeout_s(),
+            read_retries: default_read_retries(),
+            probe_interval_s: default_probe_interval_s(),
+        }
+    }
+
+    /// The JSON-RPC connection's timeouts and retries.
+    pub fn rpc_options(&self) -> zkmed_chain::backend::RpcOptions {
+        zkmed_chain::backend::RpcOptions {
+            connect_timeout: Duration::from_secs(self.connect_timeout_s),
+            request_timeout: Duration::from_secs(self.request_timeout_s),
+            read_retries: self.read_retries,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -163,10 +245,18 @@ pub struct JobSettings {
 /// Why the configuration could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    // The inner error is in the message, so it is not also a `source()`: error chains never
+    // repeat a message.
     #[error("configuration: {0}")]
-    Load(#[from] config::ConfigError),
+    Load(config::ConfigError),
     #[error("configuration: {0}")]
     Invalid(String),
+}
+
+impl From<config::ConfigError> for ConfigError {
+    fn from(e: config::ConfigError) -> Self {
+        ConfigError::Load(e)
+    }
 }
 
 impl Settings {
@@ -228,6 +318,25 @@ impl Settings {
         if self.limits.prove_body_bytes == 0 || self.limits.verify_body_bytes == 0 {
             return Err(ConfigError::Invalid("body limits must be positive".into()));
         }
+        if self.server.header_timeout_s == 0 || self.server.body_timeout_s == 0 {
+            return Err(ConfigError::Invalid(
+                "server.header_timeout_s and server.body_timeout_s must be positive (a client that never finishes its request would hold its connection forever)".into(),
+            ));
+        }
+        for o in &self.server.cors.allowed_origins {
+            if o != "*" && !(o.starts_with("https://") || o.starts_with("http://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "server.cors.allowed_origins: {o:?} is not an origin (`https://host[:port]`, or \"*\")"
+                )));
+            }
+        }
+        if let Some(c) = &self.chain {
+            if c.connect_timeout_s == 0 || c.request_timeout_s == 0 || c.probe_interval_s == 0 {
+                return Err(ConfigError::Invalid(
+                    "chain.connect_timeout_s, chain.request_timeout_s and chain.probe_interval_s must be positive".into(),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -259,6 +368,10 @@ impl Settings {
     pub fn prove_timeout(&self) -> Duration {
         Duration::from_secs(self.prover.timeout_s)
     }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.server.body_timeout_s)
+    }
 }
 
 fn cores() -> usize {
@@ -278,6 +391,13 @@ host = "127.0.0.1"
 port = 8080
 http_workers = 0
 shutdown_timeout_s = 120
+header_timeout_s = 5
+body_timeout_s = 15
+keep_alive_s = 5
+
+# [server.cors]                   # off by default: no cross-origin calls from browsers
+# allowed_origins = ["https://insurer.example"]
+# max_age_s = 600
 
 [prover]
 workers = 0
@@ -296,6 +416,10 @@ tokens = []
 # deployment = "deployment.json"  # written by `zkmed chain deploy --rpc ...`
 # within_s = 0                    # 0: current root only; N: current within the last N seconds
 # cache_s = 12                    # accepted pairs are reused this long; refusals never
+# connect_timeout_s = 5           # TCP connect to the node
+# request_timeout_s = 10          # one JSON-RPC request
+# read_retries = 2                # reads retried after a transport failure (sends never)
+# probe_interval_s = 5            # /readyz is 503 while the node does not answer
 
 [log]
 format = "text"

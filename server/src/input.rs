@@ -29,6 +29,8 @@ pub enum InputError {
     TooLarge { limit: usize },
     #[error("could not read the request body: {0}")]
     Read(String),
+    #[error("the request body did not arrive within {seconds} s")]
+    Timeout { seconds: u64 },
     #[error("request body is not valid JSON for this route: {0}")]
     Json(String),
     #[error("`{field}`: {reason}")]
@@ -46,9 +48,22 @@ impl InputError {
     }
 }
 
-/// Reads the whole body, refusing more than `limit` bytes (checked against
-/// `Content-Length` first, then while streaming).
+/// Reads the whole body within `timeout`, refusing more than `limit` bytes (checked
+/// against `Content-Length` first, then while streaming).
 pub async fn read_body(
+    req: &actix_web::HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Zeroizing<Vec<u8>>, InputError> {
+    tokio::time::timeout(timeout, read_body_untimed(req, payload, limit))
+        .await
+        .map_err(|_| InputError::Timeout {
+            seconds: timeout.as_secs(),
+        })?
+}
+
+async fn read_body_untimed(
     req: &actix_web::HttpRequest,
     mut payload: web::Payload,
     limit: usize,

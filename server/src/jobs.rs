@@ -59,11 +59,12 @@ pub struct Job {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobStoreError {
-    #[error("job store {path}: {source}")]
+    #[error("job store {path}: {error}")]
     Io {
         path: String,
-        #[source]
-        source: std::io::Error,
+        // In the message, so not also a `source()` (a field named `source` would be one):
+        // error chains never repeat a message.
+        error: std::io::Error,
     },
     #[error("job file {path} is corrupt: {reason}")]
     Corrupt { path: String, reason: String },
@@ -92,10 +93,14 @@ impl JobStore {
         retention: Duration,
     ) -> Result<(JobStore, usize), JobStoreError> {
         let dir = data_dir.join("jobs");
-        std::fs::create_dir_all(&dir).map_err(|source| JobStoreError::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        // Job files hold attestations and who asked for them: the data directory and the
+        // job directory are the service's own (0700), each job file 0600.
+        for d in [data_dir, dir.as_path()] {
+            crate::files::create_private_dir(d).map_err(|error| JobStoreError::Io {
+                path: d.display().to_string(),
+                error,
+            })?;
+        }
         let store = JobStore {
             dir,
             instance: instance.to_string(),
@@ -111,9 +116,9 @@ impl JobStore {
 
     /// Every job file, each with its job or why it could not be read.
     fn all(&self) -> Result<Vec<JobFile>, JobStoreError> {
-        let io = |source| JobStoreError::Io {
+        let io = |error| JobStoreError::Io {
             path: self.dir.display().to_string(),
-            source,
+            error,
         };
         let mut out = Vec::new();
         for e in std::fs::read_dir(&self.dir).map_err(io)? {
@@ -192,17 +197,18 @@ impl JobStore {
         Ok(job)
     }
 
-    /// Writes `job` atomically (temporary file, fsync, rename).
+    /// Writes `job` atomically (temporary file, mode 0600, fsync, rename).
     pub fn save(&self, job: &Job) -> Result<(), JobStoreError> {
         use std::io::Write;
         let path = self.path(job.id);
         let tmp = self.dir.join(format!(".{}.tmp", job.id));
-        let io = |source| JobStoreError::Io {
+        let io = |error| JobStoreError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         };
         let bytes = serde_json::to_vec_pretty(job).expect("a job serializes");
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        let _ = std::fs::remove_file(&tmp); // a leftover of a crash mid-write
+        let mut f = crate::files::create_private_file(&tmp).map_err(io)?;
         f.write_all(&bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)?;
@@ -231,9 +237,9 @@ impl JobStore {
 }
 
 fn read_job(path: &Path) -> Result<Job, JobStoreError> {
-    let bytes = std::fs::read(path).map_err(|source| JobStoreError::Io {
+    let bytes = std::fs::read(path).map_err(|error| JobStoreError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     serde_json::from_slice(&bytes).map_err(|e| JobStoreError::Corrupt {
         path: path.display().to_string(),

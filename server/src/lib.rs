@@ -21,7 +21,9 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod commitments;
 pub mod config;
+pub mod files;
 pub mod input;
 pub mod jobs;
 pub mod metrics;

@@ -63,10 +63,21 @@ enum Cmd {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    // `--json` applies to errors too, command-line errors included.
+    let json = std::env::args_os().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let e = cli::error::coded("usage", first.trim_start_matches("error: ").to_string());
+            cli::error::exit_with(&e, true)
+        }
+        Err(e) => e.exit(),
+    };
+    let json = cli.json;
     if let Err(e) = run(cli) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+        cli::error::exit_with(&e, json)
     }
 }
 

@@ -4,8 +4,8 @@
 //!   the MSMs and FFTs fan out on rayon's pool (sized to the cores); the worker threads are
 //!   not rayon threads, so one proof never steals and nests another.
 //! * Admission is a semaphore of `workers + queue` permits taken *before* a request is
-//!   queued ([`ProverPool::try_reserve`]); when none is left the caller answers `429` with
-//!   `Retry-After`. A permit is released only when its proof has finished, so the bound
+//!   queued ([`ProverPool::try_reserve`]) and after its body is read (a slow client holds
+//!   no permit); when none is left the caller answers `429` with `Retry-After`. A permit is released only when its proof has finished, so the bound
 //!   holds even for requests whose caller gave up.
 //! * [`ProverPool::drain`] waits until every admitted proof has finished (graceful
 //!   shutdown).
@@ -93,6 +93,22 @@ impl ProverPool {
 
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// `Ok` if a request could be admitted now (nothing is reserved): lets a route answer
+    /// `429` before reading a body it could not serve.
+    pub fn check_room(&self) -> Result<(), QueueFull> {
+        if self.permits.available_permits() > 0 {
+            return Ok(());
+        }
+        self.metrics
+            .rejected
+            .with_label_values(&["queue_full"])
+            .inc();
+        Err(QueueFull {
+            capacity: self.capacity,
+            retry_after_s: self.retry_after_s(),
+        })
     }
 
     /// Admits one request, or says when to come back.

@@ -1,14 +1,18 @@
 //! Building and running the service.
 
 use crate::auth::Authenticator;
+use crate::commitments::{ChainHealth, ChainReader};
 use crate::config::Settings;
 use crate::jobs::{JobStore, JobStoreError};
 use crate::metrics::Metrics;
 use crate::pool::ProverPool;
 use crate::routes::{attestations, health, info, jobs, verify};
 use crate::state::{AppState, Readiness};
+use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle, Service};
-use actix_web::{web, App, HttpServer};
+use actix_web::http::{header, KeepAlive, Method};
+use actix_web::middleware::Condition;
+use actix_web::{web, App, FromRequest, Handler, HttpRequest, HttpServer, Resource, Responder};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,35 +21,40 @@ use zkmed_circuits::CircuitId;
 use zkmed_prover::{KeyStore, ProveError};
 use zkmed_verifier::{KeySet, VerifyError};
 
-/// Why the service could not start.
+/// Why the service could not start. Each message includes its cause, which is therefore
+/// not also a `source()`: error chains never repeat a message ("X: X").
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("proving keys in {dir}: {source} (run `zkmed setup --keys {dir}`)")]
-    Keys {
-        dir: String,
-        #[source]
-        source: ProveError,
-    },
+    #[error("proving keys in {dir}: {error} (run `zkmed setup --keys {dir}`)")]
+    Keys { dir: String, error: ProveError },
     #[error("verifying keys: {0}")]
-    VerifierKeys(#[from] VerifyError),
+    VerifierKeys(VerifyError),
     #[error("unknown circuit {0:?} in prover.preload")]
     UnknownCircuit(String),
     #[error(transparent)]
     Jobs(#[from] JobStoreError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot listen on {addr}: {error}")]
+    Bind { addr: String, error: std::io::Error },
     #[error("TLS: {0}")]
     Tls(String),
     #[error("[chain]: {0}")]
     Chain(String),
     #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<VerifyError> for StartError {
+    fn from(e: VerifyError) -> Self {
+        StartError::VerifierKeys(e)
+    }
+}
+
+impl From<std::io::Error> for StartError {
+    fn from(e: std::io::Error) -> Self {
+        StartError::Io(e)
+    }
 }
 
 /// A built (bound, not yet running) service.
@@ -61,9 +70,9 @@ impl Application {
     pub fn build(settings: Settings) -> Result<Application, StartError> {
         settings.validate()?;
         let keys = Arc::new(
-            KeyStore::open(&settings.keys).map_err(|source| StartError::Keys {
+            KeyStore::open(&settings.keys).map_err(|error| StartError::Keys {
                 dir: settings.keys.display().to_string(),
-                source,
+                error,
             })?,
         );
         let vkeys = KeySet::load_manifest_dir(&settings.keys)?;
@@ -105,15 +114,29 @@ impl Application {
         spawn_preload(keys.clone(), preload, readiness.clone());
 
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind {
+        let listener = TcpListener::bind(&addr).map_err(|error| StartError::Bind {
             addr: addr.clone(),
-            source,
+            error,
         })?;
         let port = listener.local_addr()?.port();
         let tls = settings.tls.as_ref().map(load_tls).transpose()?;
         let chain = settings.chain.as_ref().map(open_chain).transpose()?;
+        let chain_health = Arc::new(Mutex::new(ChainHealth::Unknown));
+        if let (Some(c), Some(cs)) = (&chain, &settings.chain) {
+            crate::commitments::spawn_probe(
+                c,
+                chain_health.clone(),
+                Duration::from_secs(cs.probe_interval_s),
+            )?;
+        }
         let http_workers = settings.http_workers();
         let shutdown = settings.server.shutdown_timeout_s;
+        let header_timeout = Duration::from_secs(settings.server.header_timeout_s);
+        let keep_alive = match settings.server.keep_alive_s {
+            0 => KeepAlive::Disabled,
+            s => KeepAlive::Timeout(Duration::from_secs(s)),
+        };
+        let cors = settings.server.cors.clone();
         let state = web::Data::new(AppState {
             auth: Authenticator::new(&settings.auth.tokens),
             settings,
@@ -124,6 +147,7 @@ impl Application {
             metrics,
             chain,
             readiness,
+            chain_health,
         });
         let data = state.clone();
         let server = HttpServer::new(move || {
@@ -147,23 +171,45 @@ impl Application {
                         res
                     }
                 })
+                .wrap(Condition::new(
+                    !cors.allowed_origins.is_empty(),
+                    cors_middleware(&cors),
+                ))
                 .app_data(data.clone())
-                .route("/healthz", web::get().to(health::healthz))
-                .route("/readyz", web::get().to(health::readyz))
-                .route("/metrics", web::get().to(health::metrics))
+                .service(endpoint("/healthz", Method::GET, health::healthz))
+                .service(endpoint("/readyz", Method::GET, health::readyz))
+                .service(endpoint("/metrics", Method::GET, health::metrics))
                 .service(
                     web::scope("/v1")
-                        .route("/attestations", web::post().to(attestations::create))
-                        .route("/jobs", web::post().to(jobs::submit))
-                        .route("/jobs/{id}", web::get().to(jobs::status))
-                        .route("/verify", web::post().to(verify::verify))
-                        .route("/circuits", web::get().to(info::circuits))
-                        .route("/keys/{circuit}/vk", web::get().to(info::verifying_key))
-                        .route("/predicates", web::get().to(info::predicates_list))
-                        .route("/openapi.json", web::get().to(crate::openapi::openapi)),
+                        .service(endpoint(
+                            "/attestations",
+                            Method::POST,
+                            attestations::create,
+                        ))
+                        .service(endpoint("/jobs", Method::POST, jobs::submit))
+                        .service(endpoint("/jobs/{id}", Method::GET, jobs::status))
+                        .service(endpoint("/verify", Method::POST, verify::verify))
+                        .service(endpoint("/circuits", Method::GET, info::circuits))
+                        .service(endpoint(
+                            "/keys/{circuit}/vk",
+                            Method::GET,
+                            info::verifying_key,
+                        ))
+                        .service(endpoint("/predicates", Method::GET, info::predicates_list))
+                        .service(endpoint(
+                            "/openapi.json",
+                            Method::GET,
+                            crate::openapi::openapi,
+                        )),
                 )
                 .default_service(web::to(crate::routes::not_found))
         })
+        // A client gets `header_timeout` to send its request head, then 408 and the
+        // connection is closed; bodies have `body_timeout` (in the routes). Idle
+        // keep-alive connections are closed after `keep_alive_s`.
+        .client_request_timeout(header_timeout)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .keep_alive(keep_alive)
         .workers(http_workers)
         .shutdown_timeout(shutdown);
         let server = match tls {
@@ -208,6 +254,46 @@ impl Application {
     }
 }
 
+/// A route for `method` at `path`; any other method is answered `405` with `Allow`.
+fn endpoint<F, Args>(path: &str, method: Method, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let allow = method.clone();
+    web::resource(path)
+        .route(web::method(method).to(handler))
+        .default_service(web::to(move |req: HttpRequest| {
+            let allow = allow.clone();
+            async move { crate::routes::method_not_allowed(&req, &allow) }
+        }))
+}
+
+/// CORS for the configured origins: `GET` and `POST` with `Authorization` and
+/// `Content-Type`, the headers clients read exposed.
+fn cors_middleware(c: &crate::config::CorsSettings) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            header::ETAG,
+            header::HeaderName::from_static("x-zkmed-key-sha256"),
+        ])
+        .max_age(c.max_age_s);
+    for o in &c.allowed_origins {
+        cors = if o == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(o)
+        };
+    }
+    cors
+}
+
 fn spawn_preload(keys: Arc<KeyStore>, preload: Vec<CircuitId>, readiness: Arc<Mutex<Readiness>>) {
     std::thread::Builder::new()
         .name("zkmed-key-loader".into())
@@ -228,20 +314,26 @@ fn spawn_preload(keys: Arc<KeyStore>, preload: Vec<CircuitId>, readiness: Arc<Mu
         .expect("spawn key loader thread");
 }
 
-fn open_chain(
-    c: &crate::config::ChainSettings,
-) -> Result<Arc<dyn zkmed_verifier::CommitmentSource>, StartError> {
+fn open_chain(c: &crate::config::ChainSettings) -> Result<Arc<ChainReader>, StartError> {
     let d = zkmed_chain::Deployment::load(&c.deployment)
         .map_err(|e| StartError::Chain(e.to_string()))?;
     let freshness = zkmed_chain::Freshness::from_window_s(c.within_s);
-    let source = zkmed_chain::ChainCommitments::connect(
+    let source = zkmed_chain::ChainCommitments::connect_with(
         &c.rpc,
         d,
         freshness,
         Duration::from_secs(c.cache_s),
+        c.rpc_options(),
     )
     .map_err(|e| StartError::Chain(e.to_string()))?;
-    Ok(Arc::new(source))
+    Ok(Arc::new(ChainReader {
+        inner: source,
+        info: crate::commitments::chain_info(
+            crate::commitments::node_label(&c.rpc),
+            c.within_s,
+            c.cache_s,
+        ),
+    }))
 }
 
 fn load_tls(t: &crate::config::TlsSettings) -> Result<rustls::ServerConfig, StartError> {

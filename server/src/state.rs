@@ -2,6 +2,7 @@
 //! Neither the routes nor this module know how the service is started.
 
 use crate::auth::Authenticator;
+use crate::commitments::{ChainHealth, ChainReader};
 use crate::config::Settings;
 use crate::jobs::JobStore;
 use crate::metrics::Metrics;
@@ -28,12 +29,25 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub auth: Authenticator,
     /// The chain-backed commitment source, when `[chain]` is configured.
-    pub chain: Option<Arc<dyn zkmed_verifier::CommitmentSource>>,
+    pub chain: Option<Arc<ChainReader>>,
     pub(crate) readiness: Arc<Mutex<Readiness>>,
+    pub(crate) chain_health: Arc<Mutex<ChainHealth>>,
 }
 
 impl AppState {
+    /// Ready when the proving keys are loaded and, with `[chain]`, the node answered its
+    /// last probe.
     pub fn readiness(&self) -> Readiness {
-        self.readiness.lock().expect("readiness lock").clone()
+        let keys = self.readiness.lock().expect("readiness lock").clone();
+        if !matches!(keys, Readiness::Ready) || self.chain.is_none() {
+            return keys;
+        }
+        match self.chain_health.lock().expect("chain health lock").clone() {
+            ChainHealth::Up => Readiness::Ready,
+            ChainHealth::Unknown => Readiness::Loading("checking the chain node".into()),
+            ChainHealth::Down(why) => Readiness::Failed(format!(
+                "the chain node does not answer ([chain] rpc): {why}"
+            )),
+        }
     }
 }

@@ -29,7 +29,9 @@ fn err(o: &Output) -> String {
         "expected failure, got: {}",
         String::from_utf8_lossy(&o.stdout)
     );
-    let e = String::from_utf8(o.stderr.clone()).unwrap();
+    // Text on stderr, or (with --json) the error object on stdout.
+    let e = String::from_utf8(o.stderr.clone()).unwrap()
+        + &String::from_utf8(o.stdout.clone()).unwrap();
     assert!(!e.contains("panicked"), "panic: {e}");
     e
 }
@@ -692,4 +694,349 @@ fn chain_commands_and_verification_against_the_chain() {
     ok(&rpc(1, &["anchor", "--token", "1", "--root", rc]));
     let v = json(&ok(&verify(&["--chain-dir", &dir, "--rpc", &url])));
     assert_eq!(v["valid"], true);
+}
+
+/// `zkmed --json ...` that fails: one JSON object on stdout with a documented code, and a
+/// non-zero exit.
+fn json_error(o: &Output) -> (String, String) {
+    assert!(!o.status.success(), "expected failure");
+    let out = String::from_utf8(o.stdout.clone()).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line on stdout: {out:?}");
+    let v = json(lines[0]);
+    let code = v["error"]["code"].as_str().unwrap_or_default().to_string();
+    let message = v["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!message.is_empty(), "{v}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (code, message)
+}
+
+/// Every segment of an error chain appears once ("X: X" never happens).
+fn assert_no_repeats(message: &str) {
+    let parts: Vec<&str> = message.split(": ").filter(|p| p.len() > 12).collect();
+    for (i, p) in parts.iter().enumerate() {
+        assert!(!parts[i + 1..].contains(p), "{p:?} repeats in {message:?}");
+    }
+}
+
+#[test]
+fn json_errors_have_stable_codes() {
+    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists]);
+    let k = keys.dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("usage", vec!["prove".into(), "--nope".into()]),
+        ("invalid_input", vec!["poseidon".into(), "zz".into()]),
+        (
+            "not_found",
+            vec![
+                "commit".into(),
+                "--bundle".into(),
+                p("missing.json"),
+                "--out".into(),
+                p("o.json"),
+            ],
+        ),
+        (
+            "invalid_input",
+            vec!["predicates".into(), "no-such-predicate".into()],
+        ),
+        (
+            "keys",
+            vec![
+                "prove".into(),
+                "--predicate".into(),
+                "has-organ-transplant".into(),
+                "--challenge".into(),
+                "1".into(),
+            ],
+        ),
+    ];
+    let no_keys = tmp.path().join("no-keys");
+    for (code, args) in cases {
+        let mut a = vec!["--json"];
+        a.extend(args.iter().map(String::as_str));
+        let dir = if code == "keys" { no_keys.as_path() } else { k };
+        let (got, message) = json_error(&zkmed(dir, &a));
+        assert_eq!(got, code, "{args:?}: {message}");
+        assert_no_repeats(&message);
+    }
+    // Without --json: text on stderr, nothing on stdout.
+    let o = zkmed(k, &["poseidon", "zz"]);
+    assert!(o.stdout.is_empty());
+    assert!(err(&o).starts_with("error: "), "{}", err(&o));
+}
+
+/// A proof is never "verified" without a commitment to check it against; a verified one
+/// says which checks ran; a rejection names the check. Overwrites need --force; secrets
+/// are 0600.
+#[test]
+fn verify_reports_its_checks_and_outputs_are_never_overwritten() {
+    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists]);
+    let k = keys.dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
+    let bundle = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/demo/jonathan-hermiston.json"
+    );
+    ok(&zkmed(k, &["identity", "new", "--out", &p("id.json")]));
+    let (code, m) = json_error(&zkmed(
+        k,
+        &["--json", "identity", "new", "--out", &p("id.json")],
+    ));
+    assert_eq!(code, "already_exists", "{m}");
+    assert!(m.contains("--force"), "{m}");
+    let before = std::fs::read(p("id.json")).unwrap();
+    ok(&zkmed(
+        k,
+        &["identity", "new", "--out", &p("id.json"), "--force"],
+    ));
+    assert_ne!(before, std::fs::read(p("id.json")).unwrap(), "replaced");
+    let id_file = p("id.json");
+    let commit = |extra: &[&str]| {
+        let mut a = vec![
+            "--json",
+            "commit",
+            "--bundle",
+            bundle,
+            "--identity",
+            &id_file,
+        ];
+        let out = p("opening.json");
+        a.extend_from_slice(&["--out", &out]);
+        a.extend_from_slice(extra);
+        zkmed(k, &a)
+    };
+    ok(&commit(&[]));
+    let (code, m) = json_error(&commit(&[]));
+    assert_eq!(code, "already_exists", "{m}");
+    let c = json(&ok(&commit(&["--force"])));
+    let commitment = c["record_commitment"].as_str().unwrap().to_string();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["id.json", "opening.json"] {
+            let mode = std::fs::metadata(p(f)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{f}");
+        }
+    }
+    // `zkmed setup` over existing keys is refused (and the keys are untouched).
+    let (code, m) = json_error(&zkmed(k, &["--json", "setup", "--circuits", "exists-v1"]));
+    assert_eq!(code, "already_exists", "{m}");
+    assert!(m.contains("exists-v1") && m.contains("--force"), "{m}");
+
+    ok(&zkmed(
+        k,
+        &[
+            "prove",
+            "--predicate",
+            "has-organ-transplant",
+            "--challenge",
+            "text:r",
+            "--opening",
+            &p("opening.json"),
+            "--identity",
+            &p("id.json"),
+            "--out",
+            &p("att.json"),
+        ],
+    ));
+    let att_file = p("att.json");
+    let verify = |extra: &[&str]| {
+        let mut a = vec![
+            "verify",
+            "--attestation",
+            &att_file,
+            "--predicate",
+            "has-organ-transplant",
+            "--challenge",
+            "text:r",
+        ];
+        a.extend_from_slice(extra);
+        zkmed(k, &a)
+    };
+    let v = json(&ok(&verify(&["--json", "--commitment", &commitment])));
+    assert_eq!(v["verified"], true, "{v}");
+    let r = &v["report"];
+    for check in ["key", "question", "challenge", "commitment", "proof"] {
+        assert_eq!(r["checks"][check], "passed", "{check}: {r}");
+    }
+    assert_eq!(r["commitment_source"]["origin"], "caller", "{r}");
+    assert_eq!(r["freshness"]["rule"], "callers_choice", "{r}");
+    let text = ok(&verify(&["--commitment", &commitment]));
+    assert!(
+        text.contains("verified: the proven answer is YES"),
+        "{text}"
+    );
+    assert!(
+        text.contains("commitment  passed   given by the caller"),
+        "{text}"
+    );
+    // No commitment and no chain: an error, never "verified".
+    let o = verify(&["--chain-dir", &p("nowhere")]);
+    let e = err(&o);
+    assert!(
+        e.contains("nothing to check the record commitment against"),
+        "{e}"
+    );
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("verified"));
+    // A rejection names the failing check, with the report.
+    let (code, m) = json_error(&verify(&["--json", "--commitment", "12345"]));
+    assert_eq!(code, "verification_failed", "{m}");
+    assert!(
+        m.contains("REJECTED") && m.contains("not the one the verifier expects"),
+        "{m}"
+    );
+    assert_no_repeats(&m);
+}
+
+/// `zkmed verify --rpc` to a node that accepts connections and never answers fails within
+/// its timeout (`--rpc-timeout 1`: three tries) with `chain_unavailable`, never hangs; a
+/// mixed-case address in the deployment file must pass its EIP-55 checksum.
+#[test]
+fn verify_against_a_dead_node_fails_within_the_timeout() {
+    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists]);
+    let k = keys.dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
+    // A node that accepts and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let chain_dir = tmp.path().join("chain");
+    std::fs::create_dir_all(&chain_dir).unwrap();
+    let write_deployment = |verifier: &str| {
+        std::fs::write(
+            chain_dir.join("deployment-rpc.json"),
+            serde_json::json!({
+                "issuers": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                "identity": "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
+                "records": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
+                "verifier": verifier,
+            })
+            .to_string(),
+        )
+        .unwrap();
+    };
+    write_deployment("0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9");
+    ok(&zkmed(k, &["identity", "new", "--out", &p("id.json")]));
+    let bundle = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/demo/jonathan-hermiston.json"
+    );
+    ok(&zkmed(
+        k,
+        &[
+            "commit",
+            "--bundle",
+            bundle,
+            "--identity",
+            &p("id.json"),
+            "--out",
+            &p("opening.json"),
+        ],
+    ));
+    ok(&zkmed(
+        k,
+        &[
+            "prove",
+            "--predicate",
+            "has-organ-transplant",
+            "--challenge",
+            "1",
+            "--opening",
+            &p("opening.json"),
+            "--identity",
+            &p("id.json"),
+            "--out",
+            &p("att.json"),
+        ],
+    ));
+    let chain_dir_s = chain_dir.to_string_lossy().into_owned();
+    let args = [
+        "--keys",
+        k.to_str().unwrap(),
+        "--json",
+        "verify",
+        "--attestation",
+        &p("att.json"),
+        "--predicate",
+        "has-organ-transplant",
+        "--challenge",
+        "1",
+        "--rpc",
+        &url,
+        "--rpc-timeout",
+        "1",
+        "--chain-dir",
+        &chain_dir_s,
+    ];
+    let t = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkmed"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("zkmed verify --rpc to a silent node still runs after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let elapsed = t.elapsed();
+    let o = child.wait_with_output().unwrap();
+    assert!(!status.success());
+    let (code, m) = json_error(&Output { status, ..o });
+    assert_eq!(code, "chain_unavailable", "{m}");
+    assert!(m.contains("NOT CHECKED"), "{m}");
+    assert!(elapsed < std::time::Duration::from_secs(12), "{elapsed:?}");
+
+    // One letter's case flipped: the checksum fails, the address is not used.
+    write_deployment("0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0FC9");
+    let (code, m) = json_error(
+        &Command::new(env!("CARGO_BIN_EXE_zkmed"))
+            .args(args)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, "invalid_input", "{m}");
+    assert!(m.contains("checksum"), "{m}");
+}
+
+/// `zkmed predicates | head -1`: the reader goes away; zkmed exits quietly, status 0, no
+/// panic and no error text.
+#[test]
+fn a_closed_pipe_exits_quietly() {
+    for args in [
+        &["predicates"][..],
+        &["--json", "predicates"],
+        &["serve", "--print-defaults"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // closed before zkmed writes a byte
+        let o = Command::new(env!("CARGO_BIN_EXE_zkmed"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{args:?}: {:?} {stderr}", o.status);
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
 }

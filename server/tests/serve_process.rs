@@ -225,7 +225,12 @@ fn load_logs_and_graceful_shutdown() {
                             &c,
                             port,
                             "/v1/verify",
-                            &json!({"attestation": v["attestation"]}),
+                            &json!({
+                                "attestation": v["attestation"],
+                                "predicate": "has-organ-transplant",
+                                "challenge": format!("text:{i}-{n}"),
+                                "record_commitment": v["record_commitment"],
+                            }),
                         );
                         assert_eq!((vs, &vv["valid"]), (200, &json!(true)), "{vv}");
                     }

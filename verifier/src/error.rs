@@ -41,8 +41,10 @@ pub enum VerifyError {
     )]
     ChallengeMismatch { attested: Fr, expected: Fr },
 
+    // The cause is in the message, so it is not also a `source()`: error chains never
+    // repeat a message ("X: X").
     #[error("record commitment rejected: {0}")]
-    Commitment(#[from] SourceError),
+    Commitment(SourceError),
 
     #[error("malformed proof: {0}")]
     MalformedProof(String),
@@ -58,4 +60,10 @@ pub enum VerifyError {
 
     #[error("circuit id {0:?} appears more than once in the key manifest")]
     DuplicateKey(String),
+}
+
+impl From<SourceError> for VerifyError {
+    fn from(e: SourceError) -> Self {
+        VerifyError::Commitment(e)
+    }
 }

@@ -55,7 +55,13 @@ pub use error::VerifyError;
 pub use keys::{KeySet, VerifierKey};
 pub use snarkjs::{export_snarkjs, SnarkjsFiles};
 pub use solidity::{evm_calldata, export_solidity};
-pub use source::{CommitmentSource, InMemoryCommitments, Policy, SourceError};
-pub use verify::{decode_proof, verify, verify_statement_unbound, verify_with_query_hash};
+pub use source::{
+    Accepted, CallerCommitment, CommitmentSource, FreshnessRule, InMemoryCommitments, Origin,
+    Policy, SourceError, SourceInfo,
+};
+pub use verify::{
+    decode_proof, verify, verify_proof_only_with_report, verify_statement_unbound,
+    verify_with_query_hash, verify_with_report, Check, Outcome, VerifyReport,
+};
 
 pub use zkmed_core::attestation::Attestation;

@@ -39,6 +39,12 @@ pub enum SourceError {
         history_len: usize,
     },
 
+    #[error(
+        "record commitment {presented} is not the one the verifier expects for this \
+         identity ({expected})"
+    )]
+    NotExpected { presented: Fr, expected: Fr },
+
     /// The backing store could not be consulted (network, chain node, database, ...).
     #[error("commitment source unavailable: {0}")]
     Unavailable(String),
@@ -59,6 +65,113 @@ pub trait CommitmentSource: Send + Sync {
         identity_commitment: &Fr,
         record_commitment: &Fr,
     ) -> Result<(), SourceError>;
+
+    /// Where this source's commitments come from and which anchors it accepts, for
+    /// verification reports ([`crate::VerifyReport`]). Must not do I/O. The default says
+    /// nothing beyond "some other store"; sources should override it.
+    fn describe(&self) -> SourceInfo {
+        SourceInfo {
+            origin: Origin::Store("unspecified commitment source".into()),
+            freshness: None,
+        }
+    }
+
+    /// [`check_commitment`](Self::check_commitment), saying what was accepted (e.g. the
+    /// identity token on chain). The default knows only the accepted root.
+    fn accept(
+        &self,
+        identity_commitment: &Fr,
+        record_commitment: &Fr,
+    ) -> Result<Accepted, SourceError> {
+        self.check_commitment(identity_commitment, record_commitment)
+            .map(|()| Accepted {
+                token: None,
+                root: *record_commitment,
+            })
+    }
+}
+
+/// Where a [`CommitmentSource`]'s record commitments come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The verifier's caller named the commitment it expects (e.g. from the issuer).
+    Caller,
+    /// The on-chain registries; `chain` names which (`embedded`, or a node's
+    /// `scheme://host:port`).
+    Chain { chain: String },
+    /// Another store (in-memory anchors, a database, ...).
+    Store(String),
+}
+
+/// Which anchors of an identity a source accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreshnessRule {
+    /// Only the identity's current anchor.
+    CurrentOnly,
+    /// An anchor that was current at some moment in the last `seconds`.
+    Within { seconds: u64 },
+    /// Any anchor ever made for the identity (audits of past decisions).
+    AnyInHistory,
+    /// The commitment is the caller's: the verifier did not judge how current it is.
+    CallersChoice,
+}
+
+impl std::fmt::Display for FreshnessRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FreshnessRule::CurrentOnly => f.write_str("current root only"),
+            FreshnessRule::Within { seconds } => {
+                write!(f, "a root current at some moment in the last {seconds} s")
+            }
+            FreshnessRule::AnyInHistory => f.write_str("any root ever anchored (audit)"),
+            FreshnessRule::CallersChoice => {
+                f.write_str("not judged: the caller vouches for its commitment")
+            }
+        }
+    }
+}
+
+/// What a source says about itself ([`CommitmentSource::describe`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceInfo {
+    pub origin: Origin,
+    /// `None`: the source does not say.
+    pub freshness: Option<FreshnessRule>,
+}
+
+/// What a source accepted ([`CommitmentSource::accept`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// The identity token holding the identity commitment, where the source has tokens
+    /// (the chain's, as a decimal id).
+    pub token: Option<String>,
+    /// The anchored record commitment that matched.
+    pub root: Fr,
+}
+
+/// The record commitment the verifier's caller expects (e.g. given by the issuer out of
+/// band): accepts exactly that one, for the attestation's identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallerCommitment(pub Fr);
+
+impl CommitmentSource for CallerCommitment {
+    fn check_commitment(&self, _identity: &Fr, record_commitment: &Fr) -> Result<(), SourceError> {
+        if *record_commitment == self.0 {
+            Ok(())
+        } else {
+            Err(SourceError::NotExpected {
+                presented: *record_commitment,
+                expected: self.0,
+            })
+        }
+    }
+
+    fn describe(&self) -> SourceInfo {
+        SourceInfo {
+            origin: Origin::Caller,
+            freshness: Some(FreshnessRule::CallersChoice),
+        }
+    }
 }
 
 impl<T: CommitmentSource + ?Sized> CommitmentSource for &T {
@@ -68,6 +181,16 @@ impl<T: CommitmentSource + ?Sized> CommitmentSource for &T {
         record_commitment: &Fr,
     ) -> Result<(), SourceError> {
         (**self).check_commitment(identity_commitment, record_commitment)
+    }
+    fn describe(&self) -> SourceInfo {
+        (**self).describe()
+    }
+    fn accept(
+        &self,
+        identity_commitment: &Fr,
+        record_commitment: &Fr,
+    ) -> Result<Accepted, SourceError> {
+        (**self).accept(identity_commitment, record_commitment)
     }
 }
 
@@ -79,6 +202,16 @@ impl<T: CommitmentSource + ?Sized> CommitmentSource for Box<T> {
     ) -> Result<(), SourceError> {
         (**self).check_commitment(identity_commitment, record_commitment)
     }
+    fn describe(&self) -> SourceInfo {
+        (**self).describe()
+    }
+    fn accept(
+        &self,
+        identity_commitment: &Fr,
+        record_commitment: &Fr,
+    ) -> Result<Accepted, SourceError> {
+        (**self).accept(identity_commitment, record_commitment)
+    }
 }
 
 impl<T: CommitmentSource + ?Sized> CommitmentSource for Arc<T> {
@@ -88,6 +221,16 @@ impl<T: CommitmentSource + ?Sized> CommitmentSource for Arc<T> {
         record_commitment: &Fr,
     ) -> Result<(), SourceError> {
         (**self).check_commitment(identity_commitment, record_commitment)
+    }
+    fn describe(&self) -> SourceInfo {
+        (**self).describe()
+    }
+    fn accept(
+        &self,
+        identity_commitment: &Fr,
+        record_commitment: &Fr,
+    ) -> Result<Accepted, SourceError> {
+        (**self).accept(identity_commitment, record_commitment)
     }
 }
 
@@ -156,6 +299,16 @@ impl InMemoryCommitments {
 }
 
 impl CommitmentSource for InMemoryCommitments {
+    fn describe(&self) -> SourceInfo {
+        SourceInfo {
+            origin: Origin::Store("in-memory anchors".into()),
+            freshness: Some(match self.policy {
+                Policy::CurrentOnly => FreshnessRule::CurrentOnly,
+                Policy::AnyInHistory => FreshnessRule::AnyInHistory,
+            }),
+        }
+    }
+
     fn check_commitment(
         &self,
         identity_commitment: &Fr,

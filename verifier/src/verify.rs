@@ -2,7 +2,7 @@
 
 use crate::error::VerifyError;
 use crate::keys::{KeySet, VerifierKey};
-use crate::source::CommitmentSource;
+use crate::source::{Accepted, CommitmentSource, FreshnessRule, Origin, SourceInfo};
 use ark_bn254::{Bn254, G1Projective};
 use ark_ec::pairing::{MillerLoopOutput, Pairing};
 use ark_ec::{AffineRepr, CurveGroup};
@@ -81,10 +81,57 @@ fn verify_inner(
     expected_challenge: &Fr,
     source: &dyn CommitmentSource,
 ) -> Result<(), VerifyError> {
+    let mut report = VerifyReport::new(&att.circuit, None);
+    verify_reporting(
+        keys,
+        att,
+        expected_query,
+        expected_challenge,
+        source,
+        &mut report,
+    )
+}
+
+/// [`verify`], and the report of which checks ran and how each went: the key, the
+/// question, the challenge, the record commitment (against which source, accepting which
+/// anchors, what it accepted) and the proof (decoding and the pairing check).
+///
+/// The `Result` is the verdict, exactly as [`verify`]'s; the report explains it. After a
+/// failure, the checks after the failing one are [`Outcome::NotRun`].
+pub fn verify_with_report(
+    keys: &KeySet,
+    att: &Attestation,
+    expected_query: &Query,
+    expected_challenge: &Fr,
+    source: &dyn CommitmentSource,
+) -> (Result<(), VerifyError>, VerifyReport) {
+    let mut report = VerifyReport::new(&att.circuit, Some(source.describe()));
+    let result = verify_reporting(
+        keys,
+        att,
+        ExpectedQuery::Query(expected_query),
+        expected_challenge,
+        source,
+        &mut report,
+    );
+    (result, report)
+}
+
+fn verify_reporting(
+    keys: &KeySet,
+    att: &Attestation,
+    expected_query: ExpectedQuery<'_>,
+    expected_challenge: &Fr,
+    source: &dyn CommitmentSource,
+    report: &mut VerifyReport,
+) -> Result<(), VerifyError> {
     // Free checks first.
-    check_version(att)?;
-    let key = keys.require(&att.circuit)?;
-    check_key_hash(key, att)?;
+    let key = report.run(Check::Key, || {
+        check_version(att)?;
+        let key = keys.require(&att.circuit)?;
+        check_key_hash(key, att)?;
+        Ok(key)
+    })?;
     // The independent expensive parts run side by side on the available cores: the query
     // hash (Poseidon) on one side; proof decoding (with the G2 subgroup check) and the
     // public-input sum on the other. Their results are consumed strictly in the documented
@@ -103,8 +150,33 @@ fn verify_inner(
             )
         },
     );
-    check_statement(att, &expected_hash?, expected_challenge, source)?;
-    final_check(key, &att.circuit, miller_loop(key, &proof?, vk_x))
+    let p = &att.public;
+    report.run(Check::Question, || {
+        let expected = expected_hash?;
+        if p.query_hash != expected {
+            return Err(VerifyError::QueryMismatch {
+                attested: p.query_hash,
+                expected,
+            });
+        }
+        Ok(())
+    })?;
+    report.run(Check::Challenge, || {
+        if p.challenge != *expected_challenge {
+            return Err(VerifyError::ChallengeMismatch {
+                attested: p.challenge,
+                expected: *expected_challenge,
+            });
+        }
+        Ok(())
+    })?;
+    let accepted = report.run(Check::Commitment, || {
+        Ok(source.accept(&p.identity_commitment, &p.record_commitment)?)
+    })?;
+    report.accepted = Some(accepted);
+    report.run(Check::Proof, || {
+        final_check(key, &att.circuit, miller_loop(key, &proof?, vk_x))
+    })
 }
 
 /// Checks only that `att`'s proof is valid for `att`'s **own** public inputs under `key`:
@@ -127,6 +199,30 @@ pub fn verify_statement_unbound(key: &VerifierKey, att: &Attestation) -> Result<
     check_key_hash(key, att)?;
     let proof = decode_proof(&att.proof_bytes()?)?;
     pairing_check(key, att, &proof)
+}
+
+/// [`verify_statement_unbound`] with the key for `att.circuit` from `keys`, and the report:
+/// the question, the challenge and the record commitment are [`Outcome::NotRun`], so
+/// [`VerifyReport::verified`] is `false` whatever the proof — a proof that was not checked
+/// against any commitment is never reported as verified.
+pub fn verify_proof_only_with_report(
+    keys: &KeySet,
+    att: &Attestation,
+) -> (Result<(), VerifyError>, VerifyReport) {
+    let mut report = VerifyReport::new(&att.circuit, None);
+    let result = (|| {
+        let key = report.run(Check::Key, || {
+            check_version(att)?;
+            let key = keys.require(&att.circuit)?;
+            check_key_hash(key, att)?;
+            Ok(key)
+        })?;
+        report.run(Check::Proof, || {
+            let proof = decode_proof(&att.proof_bytes()?)?;
+            pairing_check(key, att, &proof)
+        })
+    })();
+    (result, report)
 }
 
 /// Decodes a canonical compressed Groth16 proof with **full validation**: A and C on the
@@ -305,5 +401,217 @@ fn final_check(
         _ => Err(VerifyError::InvalidProof {
             circuit: circuit.to_string(),
         }),
+    }
+}
+
+/// How one check of a verification went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// Not run: an earlier check failed, or this kind of verification does not do it.
+    NotRun,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::NotRun => "not_run",
+        }
+    }
+}
+
+/// The checks of a verification, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Attestation version, a loaded key for its circuit, the key's SHA-256.
+    Key,
+    /// The attested query hash against the verifier's own question.
+    Question,
+    /// The attested challenge against the verifier's own.
+    Challenge,
+    /// The record commitment, against the commitment source.
+    Commitment,
+    /// Proof decoding (full curve and subgroup validation) and the Groth16 pairing check.
+    Proof,
+}
+
+impl Check {
+    pub const ALL: [Check; 5] = [
+        Check::Key,
+        Check::Question,
+        Check::Challenge,
+        Check::Commitment,
+        Check::Proof,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Key => "key",
+            Check::Question => "question",
+            Check::Challenge => "challenge",
+            Check::Commitment => "commitment",
+            Check::Proof => "proof",
+        }
+    }
+}
+
+/// Which checks a verification ran and how each went, where the record commitment came
+/// from and which anchors were acceptable. Returned beside the verdict by
+/// [`verify_with_report`] and [`verify_proof_only_with_report`].
+///
+/// [`VerifyReport::verified`] is `true` only when every check ran and passed, the
+/// commitment one included: a proof that was not checked against a question, a challenge
+/// and a record commitment is never reported as verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub circuit: String,
+    pub outcomes: [(Check, Outcome); 5],
+    /// The source the record commitment was checked against (`None`: no source, a
+    /// proof-only check).
+    pub source: Option<SourceInfo>,
+    /// What the source accepted, when it did.
+    pub accepted: Option<Accepted>,
+    /// Why the first failing check failed.
+    pub failure: Option<String>,
+}
+
+impl VerifyReport {
+    fn new(circuit: &str, source: Option<SourceInfo>) -> VerifyReport {
+        VerifyReport {
+            circuit: circuit.to_string(),
+            outcomes: Check::ALL.map(|c| (c, Outcome::NotRun)),
+            source,
+            accepted: None,
+            failure: None,
+        }
+    }
+
+    fn set(&mut self, check: Check, outcome: Outcome) {
+        for (c, o) in &mut self.outcomes {
+            if *c == check {
+                *o = outcome;
+            }
+        }
+    }
+
+    fn run<T>(
+        &mut self,
+        check: Check,
+        f: impl FnOnce() -> Result<T, VerifyError>,
+    ) -> Result<T, VerifyError> {
+        let r = f();
+        match &r {
+            Ok(_) => self.set(check, Outcome::Passed),
+            Err(e) => {
+                self.set(check, Outcome::Failed);
+                self.failure = Some(e.to_string());
+            }
+        }
+        r
+    }
+
+    /// How `check` went.
+    pub fn outcome(&self, check: Check) -> Outcome {
+        self.outcomes
+            .iter()
+            .find(|(c, _)| *c == check)
+            .map(|(_, o)| *o)
+            .unwrap_or(Outcome::NotRun)
+    }
+
+    /// Every check ran and passed, against a commitment source.
+    pub fn verified(&self) -> bool {
+        self.source.is_some() && self.outcomes.iter().all(|(_, o)| *o == Outcome::Passed)
+    }
+
+    /// The report as JSON (the service's and the CLI's `report`):
+    /// `{verified, checks: {key, question, challenge, commitment, proof}, commitment_source,
+    /// freshness, failure}`; each check is `passed`, `failed` or `not_run`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let checks: serde_json::Map<String, serde_json::Value> = self
+            .outcomes
+            .iter()
+            .map(|(c, o)| (c.as_str().to_string(), json!(o.as_str())))
+            .collect();
+        let source = self.source.as_ref().map(|s| {
+            let mut v = match &s.origin {
+                Origin::Caller => json!({"origin": "caller"}),
+                Origin::Chain { chain } => json!({"origin": "chain", "chain": chain}),
+                Origin::Store(name) => json!({"origin": "store", "store": name}),
+            };
+            if let Some(a) = &self.accepted {
+                v["root"] = json!(zkmed_core::field::fr_to_dec(&a.root));
+                if let Some(t) = &a.token {
+                    v["token"] = json!(t);
+                }
+            }
+            v
+        });
+        let freshness = self.source.as_ref().and_then(|s| s.freshness).map(|f| {
+            let mut v = json!({
+                "rule": match f {
+                    FreshnessRule::CurrentOnly => "current_only",
+                    FreshnessRule::Within { .. } => "within",
+                    FreshnessRule::AnyInHistory => "any_in_history",
+                    FreshnessRule::CallersChoice => "callers_choice",
+                },
+                "text": f.to_string(),
+            });
+            if let FreshnessRule::Within { seconds } = f {
+                v["window_s"] = json!(seconds);
+            }
+            v
+        });
+        json!({
+            "verified": self.verified(),
+            "checks": checks,
+            "commitment_source": source,
+            "freshness": freshness,
+            "failure": self.failure,
+        })
+    }
+}
+
+/// A table for people: one line per check, then where the commitment came from and the
+/// freshness rule.
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (c, o) in &self.outcomes {
+            let detail = match c {
+                Check::Key => format!("circuit {}", self.circuit),
+                Check::Proof => "Groth16 pairing check".into(),
+                Check::Commitment => match &self.source {
+                    None => "no commitment source: the proof is not bound to any record commitment"
+                        .into(),
+                    Some(s) => {
+                        let mut d = match &s.origin {
+                            Origin::Caller => "given by the caller".to_string(),
+                            Origin::Chain { chain } => format!("read from chain ({chain})"),
+                            Origin::Store(name) => format!("from {name}"),
+                        };
+                        if let Some(a) = &self.accepted {
+                            if let Some(t) = &a.token {
+                                d += &format!(", identity token #{t}");
+                            }
+                            d += &format!(", root {}", zkmed_core::field::fr_to_dec(&a.root));
+                        }
+                        d
+                    }
+                },
+                _ => String::new(),
+            };
+            writeln!(f, "  {:<11} {:<8} {detail}", c.as_str(), o.as_str())?;
+        }
+        let freshness = self
+            .source
+            .as_ref()
+            .and_then(|s| s.freshness)
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "not checked".into());
+        write!(f, "  {:<11} {freshness}", "freshness")
     }
 }

@@ -1,6 +1,6 @@
 //! `zkmed commit`: import a FHIR bundle, commit to its records, write the private opening.
 
-use super::{out_line, Ctx};
+use super::{out_line, refuse_overwrite, Ctx};
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use rand::rngs::OsRng;
@@ -26,9 +26,14 @@ pub struct CommitArgs {
     /// the opening.
     #[arg(long, env = "ZKMED_SALT_SEED", hide_env_values = true)]
     salt_seed: Option<String>,
+    /// Replace an existing opening (without its salts, the commitment anchored for it can
+    /// no longer be proven against).
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(ctx: &Ctx, a: CommitArgs) -> Result<()> {
+    refuse_overwrite(&a.out, "an opening", a.force)?;
     let bytes = std::fs::read(&a.bundle)
         .with_context(|| format!("reading bundle {}", a.bundle.display()))?;
     let imported =

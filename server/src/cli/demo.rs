@@ -59,7 +59,9 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         keys.get(c)?; // hash-checked load + R1CS matrices, timed separately from proving
     }
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
-    std::fs::create_dir_all(&a.workdir)?;
+    // The demo's identity and opening are secrets: the work directory is private (0700).
+    zkmed_server::files::create_private_dir(&a.workdir)
+        .with_context(|| format!("creating {}", a.workdir.display()))?;
     let bytes = std::fs::read(&a.bundle)
         .with_context(|| format!("reading demo bundle {}", a.bundle.display()))?;
     let imported =

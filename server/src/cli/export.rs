@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, cmd: ExportCmd) -> Result<()> {
         ExportCmd::Calldata { attestation } => {
             let att = read_attestation(&attestation)?;
             let (proof, input) = zkmed_verifier::evm_calldata(&att)?;
-            println!("{}", json!({"proof": proof, "input": input}));
+            super::emit(&json!({"proof": proof, "input": input}).to_string());
             Ok(())
         }
         ExportCmd::Snarkjs { attestation, out } => snarkjs(ctx, &attestation, &out),

@@ -3,6 +3,7 @@
 pub mod chain;
 pub mod commit;
 pub mod demo;
+pub mod error;
 pub mod export;
 pub mod hash;
 pub mod identity;
@@ -57,10 +58,42 @@ impl QueryArgs {
 /// Prints `value` (with `--json`) or `text()`.
 pub fn out_line(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
     if json {
-        println!("{value}");
+        emit(&value.to_string());
     } else {
-        println!("{}", text());
+        emit(&text());
     }
+}
+
+/// Writes `text` and a newline to stdout. A closed pipe (`zkmed predicates | head -1`)
+/// ends the process quietly with status 0: the reader has all it wanted.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Refuses to replace an existing `path` (an identity, an opening, keys) unless `force`.
+pub fn refuse_overwrite(path: &Path, what: &str, force: bool) -> Result<()> {
+    if !force && path.exists() {
+        return Err(error::coded(
+            "already_exists",
+            format!(
+                "{} already exists: refusing to overwrite {what} (pass --force to replace it)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A field element, or `text:...` mapped into the field with SHA-256 (the same mapping as
@@ -133,10 +166,13 @@ pub fn deployment_file(rpc: Option<&str>, dir: &Path) -> PathBuf {
 
 pub fn read_deployment(file: &Path) -> Result<zkmed_chain::Deployment> {
     if !file.exists() {
-        bail!(
-            "{}: no deployment (run `zkmed chain deploy` first)",
-            file.display()
-        );
+        return Err(error::coded(
+            "not_deployed",
+            format!(
+                "{}: no deployment (run `zkmed chain deploy` first)",
+                file.display()
+            ),
+        ));
     }
     Ok(zkmed_chain::Deployment::load(file)?)
 }

@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, a: PredicatesArgs) -> Result<()> {
                 params: a.params,
                 query: None,
             })?;
-            println!("{}", serde_json::to_string_pretty(&q)?);
+            super::emit(&serde_json::to_string_pretty(&q)?);
         }
     }
     Ok(())

@@ -35,8 +35,7 @@ pub struct ProveArgs {
 
 pub fn run(ctx: &Ctx, a: ProveArgs) -> Result<()> {
     let (dir, json) = (&ctx.keys, ctx.json);
-    let keys = KeyStore::open(dir)
-        .with_context(|| format!("key directory {} (run `zkmed setup`)", dir.display()))?;
+    let keys = KeyStore::open(dir).map_err(|e| super::error::keys_error(dir, e))?;
     let opening = Opening::load(&a.opening)?;
     let id = IdentitySecret::load(&a.identity)?;
     let query = load_query(&a.query)?;

@@ -18,7 +18,7 @@ pub struct ServeArgs {
 
 pub fn run(ctx: &Ctx, a: ServeArgs) -> Result<()> {
     if a.print_defaults {
-        print!("{}", zkmed_server::config::DEFAULTS.trim_start());
+        super::emit(zkmed_server::config::DEFAULTS.trim());
         return Ok(());
     }
     let mut settings = zkmed_server::config::Settings::load(a.config.as_deref())?;

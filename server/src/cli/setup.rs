@@ -16,11 +16,34 @@ pub struct SetupArgs {
     /// Deterministic setup from a seed: reproducible and therefore forgeable. Tests only.
     #[arg(long)]
     insecure_seed: Option<u64>,
+    /// Replace keys that already exist for these circuits (attestations made with the
+    /// old keys no longer verify against the new ones).
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(ctx: &Ctx, a: SetupArgs) -> Result<()> {
     let (dir, json) = (&ctx.keys, ctx.json);
     let circuits = parse_circuits(&a.circuits)?;
+    if !a.force {
+        if let Ok(m) = zkmed_core::manifest::Manifest::load(dir) {
+            let existing: Vec<&str> = circuits
+                .iter()
+                .map(|c| c.as_str())
+                .filter(|c| m.get(c).is_some())
+                .collect();
+            if !existing.is_empty() {
+                return Err(super::error::coded(
+                    "already_exists",
+                    format!(
+                        "{} already holds keys for {}: refusing to overwrite keys (pass --force to replace them)",
+                        dir.display(),
+                        existing.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
     eprintln!("{INSECURE}");
     run_setup(dir, &circuits, a.insecure_seed, json)?;
     let m = zkmed_core::manifest::Manifest::load(dir)?;

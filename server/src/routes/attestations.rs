@@ -145,15 +145,25 @@ pub(crate) fn prove_input(
     }
 }
 
-/// Authenticates, admits (or 429), reads and parses the body off the executor.
+/// Authenticates, reads the body (within the body timeout), admits (or 429) and parses
+/// the body off the executor.
 pub(crate) async fn admit_and_parse(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
 ) -> Result<(crate::auth::Caller, crate::pool::Slot, ProveInput), AttestationError> {
     let caller = state.auth.check(req, Scope::Prove)?;
+    // A full queue is answered before the body is read; the slot itself is taken only once
+    // the body is in, so clients that send slowly (or never finish) hold no prover slot.
+    state.pool.check_room()?;
+    let body = read_body(
+        req,
+        payload,
+        state.settings.limits.prove_body_bytes,
+        state.settings.body_timeout(),
+    )
+    .await?;
     let slot = state.pool.try_reserve()?;
-    let body = read_body(req, payload, state.settings.limits.prove_body_bytes).await?;
     let input = web::block(move || ProveInput::parse(&body))
         .await
         .map_err(|e| AttestationError::Internal(e.to_string()))??;
@@ -171,6 +181,8 @@ pub(crate) async fn admit_and_parse(
         (status = 400, description = "Malformed request (the message names the field)", body = ErrorBody),
         (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
         (status = 403, description = "The token may not prove", body = ErrorBody),
+        (status = 405, description = "Not POST (`Allow: POST`)", body = ErrorBody),
+        (status = 408, description = "The body did not arrive within server.body_timeout_s", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 422, description = "Too many records of the kind for the largest circuit", body = ErrorBody),
         (status = 429, description = "Prover queue full; see Retry-After", body = ErrorBody),

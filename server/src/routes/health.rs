@@ -25,11 +25,12 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
-/// Readiness: the proving keys (and their R1CS matrices) are loaded and checked.
+/// Readiness: the proving keys (and their R1CS matrices) are loaded and checked, and a
+/// configured chain node answered its last probe.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses(
         (status = 200, description = "Ready to prove", body = Health),
-        (status = 503, description = "Keys still loading, or failed to load", body = Health),
+        (status = 503, description = "Keys still loading or failed to load, or the configured chain node does not answer", body = Health),
     ))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let r = state.readiness();

@@ -61,11 +61,15 @@ pub(crate) fn auth_response(e: &AuthError) -> HttpResponse {
 pub(crate) fn input_status(e: &InputError) -> StatusCode {
     match e {
         InputError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        InputError::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
         _ => StatusCode::BAD_REQUEST,
     }
 }
 
 pub(crate) fn input_response(e: &InputError) -> HttpResponse {
+    if let InputError::Timeout { .. } = e {
+        return timeout_response(e.to_string());
+    }
     let status = input_status(e);
     error_json(
         status,
@@ -94,4 +98,30 @@ pub(crate) async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
         "not_found",
         format!("no route {} {}", req.method(), req.path()),
     )
+}
+
+/// A known path asked with another method: `405` with `Allow`.
+pub(crate) fn method_not_allowed(
+    req: &actix_web::HttpRequest,
+    allow: &actix_web::http::Method,
+) -> HttpResponse {
+    let mut r = error_json(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} {}: use {allow}", req.method(), req.path()),
+    );
+    r.headers_mut().insert(
+        header::ALLOW,
+        HeaderValue::from_str(allow.as_str()).expect("a method is a header value"),
+    );
+    r
+}
+
+/// The body did not arrive within `server.body_timeout_s`: `408`, and the connection is
+/// closed.
+pub(crate) fn timeout_response(message: String) -> HttpResponse {
+    let mut r = error_json(StatusCode::REQUEST_TIMEOUT, "request_timeout", message);
+    r.head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    r
 }

@@ -10,7 +10,10 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use zkmed_core::field::fr_to_dec;
-use zkmed_verifier::{InMemoryCommitments, SourceError, VerifyError};
+use zkmed_verifier::{CallerCommitment, SourceError, VerifyError};
+
+/// Why a proof-only check is never `verified`.
+const NOT_BOUND: &str = "not verified: the proof is valid for its own public inputs, but it was not checked against a question, a challenge or a record commitment (send `predicate`/`query`, `challenge` and `record_commitment`, or configure [chain])";
 
 /// Errors of `POST /v1/verify`. A well-formed attestation that fails a check is not an
 /// error: it is answered `200` with `valid: false` and the reason.
@@ -53,26 +56,36 @@ impl ResponseError for VerifyRouteError {
 /// The verdict.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VerifyResponse {
-    /// Whether every requested check passed.
+    /// Same as `verified` (kept for older clients).
     pub valid: bool,
-    /// `bound`: question, challenge and record commitment were checked too (what a relying
-    /// party needs). `proof_only`: only that the proof is valid for its own public inputs —
-    /// it does NOT say the attestation answers your question or is about current records.
+    /// Every check ran and passed: key, question, challenge, record commitment (against the
+    /// caller's commitment or the chain) and the proof. Never `true` for a proof-only check.
+    pub verified: bool,
+    /// `bound`: question, challenge and record commitment were checked (what a relying
+    /// party needs). `proof_only`: only that the proof is valid for its own public inputs
+    /// — never `verified`; see `report.checks.proof`.
     pub checks: String,
-    /// For a bound check: where the record commitment came from, `caller` (the request's
-    /// `record_commitment`) or `chain` (the registries, under the server's freshness rule).
+    /// Where the record commitment came from: `caller` (the request's `record_commitment`)
+    /// or `chain` (the registries, under the server's freshness rule). Absent for
+    /// `proof_only`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commitment_source: Option<String>,
-    /// The proven answer; present only when `valid`.
+    /// The proven answer; present only when `verified`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<bool>,
     pub circuit: String,
     pub nullifier: String,
     pub identity_commitment: String,
     pub record_commitment: String,
-    /// When not valid: which check failed and why.
+    /// When not verified: which check failed and why (or that none bound the proof).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Which checks ran and how each went: `{verified, checks: {key, question, challenge,
+    /// commitment, proof}` (each `passed`, `failed` or `not_run`), `commitment_source`
+    /// (`{origin: caller|chain, chain?, token?, root?}`), `freshness` (`{rule:
+    /// current_only|within|callers_choice, window_s?, text}`), `failure}`.
+    #[schema(value_type = Object)]
+    pub report: serde_json::Value,
 }
 
 /// Verify an attestation.
@@ -82,10 +95,12 @@ pub struct VerifyResponse {
     tag = "verify",
     request_body(content = VerifyBody, description = "attestation; plus question, challenge and record commitment for a bound check"),
     responses(
-        (status = 200, description = "Verdict (valid or not, with the reason)", body = VerifyResponse),
+        (status = 200, description = "Verdict (verified or not, with the reason and the report of the checks)", body = VerifyResponse),
         (status = 400, description = "Malformed request or attestation", body = ErrorBody),
         (status = 401, description = "Missing or unknown bearer token", body = ErrorBody),
         (status = 403, description = "The token may not verify", body = ErrorBody),
+        (status = 405, description = "Not POST (`Allow: POST`)", body = ErrorBody),
+        (status = 408, description = "The body did not arrive within server.body_timeout_s", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 503, description = "The chain could not be read (nothing was decided)", body = ErrorBody),
     ),
@@ -97,20 +112,26 @@ pub async fn verify(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, VerifyRouteError> {
     state.auth.check(&req, Scope::Verify)?;
-    let body = read_body(&req, payload, state.settings.limits.verify_body_bytes).await?;
+    let body = read_body(
+        &req,
+        payload,
+        state.settings.limits.verify_body_bytes,
+        state.settings.body_timeout(),
+    )
+    .await?;
     let st = state.clone();
     let out = web::block(move || -> Result<VerifyResponse, VerifyRouteError> {
         let input = VerifyInput::parse(&body)?;
         let att = &input.attestation;
         let bound = input.binding.is_some();
-        let mut commitment_source = None;
-        let result = match &input.binding {
-            Some((query, challenge, Some(commitment))) => {
-                commitment_source = Some("caller");
-                let mut source = InMemoryCommitments::new();
-                source.anchor(att.public.identity_commitment, *commitment);
-                zkmed_verifier::verify(&st.vkeys, att, query, challenge, &source)
-            }
+        let (result, report) = match &input.binding {
+            Some((query, challenge, Some(commitment))) => zkmed_verifier::verify_with_report(
+                &st.vkeys,
+                att,
+                query,
+                challenge,
+                &CallerCommitment(*commitment),
+            ),
             Some((query, challenge, None)) => {
                 let Some(chain) = &st.chain else {
                     return Err(InputError::Field {
@@ -120,13 +141,9 @@ pub async fn verify(
                     }
                     .into());
                 };
-                commitment_source = Some("chain");
-                zkmed_verifier::verify(&st.vkeys, att, query, challenge, &**chain)
+                zkmed_verifier::verify_with_report(&st.vkeys, att, query, challenge, &**chain)
             }
-            None => st
-                .vkeys
-                .require(&att.circuit)
-                .and_then(|k| zkmed_verifier::verify_statement_unbound(k, att)),
+            None => zkmed_verifier::verify_proof_only_with_report(&st.vkeys, att),
         };
         if let Err(VerifyError::Commitment(SourceError::Unavailable(m))) = &result {
             return Err(VerifyRouteError::ChainUnavailable(m.clone()));
@@ -138,16 +155,31 @@ pub async fn verify(
             }
             .into());
         }
+        let verified = report.verified();
+        let reason = match &result {
+            Err(e) => Some(e.to_string()),
+            Ok(()) if !verified => Some(NOT_BOUND.to_string()),
+            Ok(()) => None,
+        };
         Ok(VerifyResponse {
-            valid: result.is_ok(),
+            valid: verified,
+            verified,
             checks: if bound { "bound" } else { "proof_only" }.into(),
-            commitment_source: commitment_source.map(String::from),
-            answer: result.is_ok().then_some(att.public.answer),
+            commitment_source: report.source.as_ref().map(|s| {
+                match s.origin {
+                    zkmed_verifier::Origin::Caller => "caller",
+                    zkmed_verifier::Origin::Chain { .. } => "chain",
+                    zkmed_verifier::Origin::Store(_) => "store",
+                }
+                .to_string()
+            }),
+            answer: verified.then_some(att.public.answer),
             circuit: att.circuit.clone(),
             nullifier: fr_to_dec(&att.public.nullifier),
             identity_commitment: fr_to_dec(&att.public.identity_commitment),
             record_commitment: fr_to_dec(&att.public.record_commitment),
-            reason: result.err().map(|e| e.to_string()),
+            reason,
+            report: report.to_json(),
         })
     })
     .await

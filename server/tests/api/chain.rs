@@ -27,10 +27,9 @@ async fn verify_reads_the_commitment_from_chain() {
 
     let app = spawn_app_with(Options {
         chain: Some(ChainSettings {
-            rpc: url.clone(),
-            deployment: deployment.clone(),
-            within_s: 0,
             cache_s: 0,
+            probe_interval_s: 1,
+            ..ChainSettings::new(url.clone(), deployment.clone())
         }),
         ..Options::default()
     })
@@ -51,6 +50,17 @@ async fn verify_reads_the_commitment_from_chain() {
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["checks"], "bound");
     assert_eq!(v["commitment_source"], "chain");
+    let r = &v["report"];
+    assert_eq!(r["commitment_source"]["origin"], "chain", "{r}");
+    assert_eq!(
+        r["commitment_source"]["chain"],
+        zkmed_server::commitments::node_label(&url),
+        "{r}"
+    );
+    assert_eq!(r["commitment_source"]["root"], dec(&commitment()), "{r}");
+    assert_eq!(r["freshness"]["rule"], "current_only", "{r}");
+    // The node answers: ready.
+    app.wait_ready().await;
     // Still bound to the question and the challenge.
     let v = expect(app.post("/v1/verify", &body("text:other"), None).await, 200).await;
     assert_eq!(v["valid"], false, "{v}");
@@ -67,7 +77,8 @@ async fn verify_reads_the_commitment_from_chain() {
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["commitment_source"], "caller");
 
-    // The node goes away: 503 (nothing was decided), never "invalid".
+    // The node goes away: 503 (nothing was decided), never "invalid"; and the service
+    // says it is not ready (the probe runs every second here).
     drop(node);
     expect_error(
         app.post("/v1/verify", &body("text:chain"), None).await,
@@ -75,6 +86,17 @@ async fn verify_reads_the_commitment_from_chain() {
         "could not be checked on chain",
     )
     .await;
+    let t = std::time::Instant::now();
+    loop {
+        let r = app.get("/readyz").await;
+        if r.status() == 503 {
+            let v: serde_json::Value = r.json().await.unwrap();
+            assert!(v["detail"].as_str().unwrap().contains("chain"), "{v}");
+            break;
+        }
+        assert!(t.elapsed().as_secs() < 10, "still ready with the node gone");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     app.stop().await;
 
     // Without [chain], the commitment is required; a bad deployment file fails at start.
@@ -89,10 +111,8 @@ async fn verify_reads_the_commitment_from_chain() {
     std::fs::write(&deployment, b"{}").unwrap();
     let o = Options {
         chain: Some(ChainSettings {
-            rpc: url,
-            deployment,
-            within_s: 0,
             cache_s: 0,
+            ..ChainSettings::new(url, deployment.clone())
         }),
         ..Options::default()
     };

@@ -101,6 +101,9 @@ pub struct Options {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub keys: Option<PathBuf>,
     pub chain: Option<zkmed_server::config::ChainSettings>,
+    pub cors: Vec<String>,
+    pub header_timeout_s: u64,
+    pub body_timeout_s: u64,
 }
 
 impl Default for Options {
@@ -116,6 +119,9 @@ impl Default for Options {
             tls: None,
             keys: None,
             chain: None,
+            cors: vec![],
+            header_timeout_s: 5,
+            body_timeout_s: 15,
         }
     }
 }
@@ -155,6 +161,9 @@ pub fn settings(o: &Options, data_dir: &Path) -> Settings {
         ];
     }
     s.chain = o.chain.clone();
+    s.server.cors.allowed_origins = o.cors.clone();
+    s.server.header_timeout_s = o.header_timeout_s;
+    s.server.body_timeout_s = o.body_timeout_s;
     if let Some((cert, key)) = &o.tls {
         s.tls = Some(zkmed_server::config::TlsSettings {
             cert: cert.clone(),

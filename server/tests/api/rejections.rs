@@ -77,7 +77,8 @@ async fn bearer_tokens_401_and_403() {
         200,
     )
     .await;
-    assert_eq!(v["valid"], true);
+    assert_eq!(v["report"]["checks"]["proof"], "passed", "{v}");
+    assert_eq!(v["verified"], false, "a proof alone is never verified: {v}");
     let job = expect(app.post("/v1/jobs", &body, Some(PROVE_TOKEN)).await, 202).await;
     let loc = job["location"].as_str().unwrap();
     let get = |token: &'static str| app.client.get(app.url(loc)).bearer_auth(token).send();

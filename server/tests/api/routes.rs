@@ -217,8 +217,18 @@ async fn library_proof_verifies_at_the_service() {
     )
     .await;
     assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["verified"], true, "{v}");
     assert_eq!(v["checks"], "bound");
     assert_eq!(v["answer"], true);
+    // The report says which checks ran and where the commitment came from.
+    let r = &v["report"];
+    for check in ["key", "question", "challenge", "commitment", "proof"] {
+        assert_eq!(r["checks"][check], "passed", "{check}: {r}");
+    }
+    assert_eq!(r["verified"], true);
+    assert_eq!(r["commitment_source"]["origin"], "caller", "{r}");
+    assert_eq!(r["commitment_source"]["root"], dec(&commitment()), "{r}");
+    assert_eq!(r["freshness"]["rule"], "callers_choice", "{r}");
 
     // The binary form, hex-encoded, is accepted too.
     let bin = hex::encode(proven.attestation.to_bytes().unwrap());
@@ -228,8 +238,19 @@ async fn library_proof_verifies_at_the_service() {
         200,
     )
     .await;
-    assert_eq!(v["valid"], true, "{v}");
+    // A proof checked against no question, challenge or commitment is never "verified":
+    // the report says the proof passed and that nothing bound it.
     assert_eq!(v["checks"], "proof_only");
+    assert_eq!(v["verified"], false, "{v}");
+    assert_eq!(v["valid"], false, "{v}");
+    assert!(v["answer"].is_null(), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("not verified"),
+        "{v}"
+    );
+    assert_eq!(v["report"]["checks"]["proof"], "passed", "{v}");
+    assert_eq!(v["report"]["checks"]["commitment"], "not_run", "{v}");
+    assert!(v["report"]["commitment_source"].is_null(), "{v}");
 
     // Wrong challenge, wrong commitment, wrong question: valid=false with the reason.
     let v = expect(
@@ -256,6 +277,8 @@ async fn library_proof_verifies_at_the_service() {
     .await;
     assert_eq!(v["valid"], false);
     assert!(v["reason"].as_str().unwrap().contains("commitment"), "{v}");
+    assert_eq!(v["report"]["checks"]["commitment"], "failed", "{v}");
+    assert_eq!(v["report"]["checks"]["proof"], "not_run", "{v}");
     let mut other_q = bound(&att, "text:lib", dec(&commitment()));
     other_q["predicate"] = json!("no-chronic-conditions");
     let v = expect(app.post("/v1/verify", &other_q, None).await, 200).await;
