@@ -18,7 +18,7 @@ pub struct Fixture {
     pub rng: ChaCha20Rng,
 }
 
-/// Keys for exists-v1 and scan64-v1 (deterministic test keys) and the demo patient.
+/// Keys for exists-v2 and scan64-v2 (deterministic test keys) and the demo patient.
 pub fn fixture() -> Fixture {
     let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists, CircuitId::Scan64]);
     let mut rng = ChaCha20Rng::seed_from_u64(99);

@@ -70,12 +70,12 @@ fn bench_verify(c: &mut Criterion) {
         .collect();
     let mut g = c.benchmark_group("verify");
     g.throughput(Throughput::Elements(1));
-    g.bench_function(BenchmarkId::new("single", "exists-v1"), |b| {
+    g.bench_function(BenchmarkId::new("single", "exists-v2"), |b| {
         b.iter(|| verify(&vkeys, &atts[0], &q, &challenge(0), &source).expect("valid"))
     });
     let qh = q.hash().expect("query hash");
     g.bench_function(
-        BenchmarkId::new("single_cached_question", "exists-v1"),
+        BenchmarkId::new("single_cached_question", "exists-v2"),
         |b| {
             b.iter(|| {
                 verify_with_query_hash(&vkeys, &atts[0], &qh, &challenge(0), &source)
@@ -130,7 +130,7 @@ fn bench_keys(c: &mut Criterion) {
     g.bench_function("load_verifying_keys", |b| {
         b.iter(|| KeySet::load_manifest_dir(&dir).expect("vks"))
     });
-    g.bench_function(BenchmarkId::new("load_proving_key", "exists-v1"), |b| {
+    g.bench_function(BenchmarkId::new("load_proving_key", "exists-v2"), |b| {
         b.iter(|| {
             KeyStore::open(&dir)
                 .expect("store")

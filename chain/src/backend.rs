@@ -177,6 +177,17 @@ impl RpcBackend {
         Self::start(rpc_url, None, Address::ZERO, options)
     }
 
+    /// Connects to `rpc_url` for reads only, made from `account` (`eth_call`'s `from`, the
+    /// callee's `msg.sender`: e.g. a verifier's own prepared check, which answers only the
+    /// requests that account registered). No key: nothing can be sent.
+    pub fn read_only_as(
+        rpc_url: &str,
+        account: Address,
+        options: RpcOptions,
+    ) -> Result<RpcBackend, ChainError> {
+        Self::start(rpc_url, None, account, options)
+    }
+
     /// The options this connection was made with.
     pub fn options(&self) -> RpcOptions {
         self.options
@@ -442,7 +453,7 @@ pub fn revert_reason(data: &[u8]) -> String {
     if let Ok(e) = AttestationVerifier::AttestationVerifierErrors::abi_decode(data) {
         return format!("{e:?}");
     }
-    if let Ok(e) = GeneratedVerifier::ExistsV1VerifierErrors::abi_decode(data) {
+    if let Ok(e) = GeneratedVerifier::ExistsV2VerifierErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     format!("reverted: 0x{}", hex::encode(data))

@@ -23,32 +23,32 @@ alloy::sol!(
 );
 /// Each generated verifier in a module of its own: their ABIs name the same
 /// `IGroth16Verifier.PreparedAttestation` struct, which each binding defines.
-pub mod exists_v1 {
+pub mod exists_v2 {
     #![allow(missing_docs, clippy::too_many_arguments)]
     alloy::sol!(
         #[sol(rpc, all_derives)]
-        ExistsV1Verifier,
-        "../contracts/artifacts/ExistsV1Verifier.json"
+        ExistsV2Verifier,
+        "../contracts/artifacts/ExistsV2Verifier.json"
     );
 }
-pub mod scan64_v1 {
+pub mod scan64_v2 {
     #![allow(missing_docs, clippy::too_many_arguments)]
     alloy::sol!(
         #[sol(rpc, all_derives)]
-        Scan64V1Verifier,
-        "../contracts/artifacts/Scan64V1Verifier.json"
+        Scan64V2Verifier,
+        "../contracts/artifacts/Scan64V2Verifier.json"
     );
 }
-pub use exists_v1::ExistsV1Verifier;
-pub use scan64_v1::Scan64V1Verifier;
+pub use exists_v2::ExistsV2Verifier;
+pub use scan64_v2::Scan64V2Verifier;
 
 /// The interface every generated verifier has (`zkmed export solidity` writes the same
 /// functions, events and errors for every circuit; only the key's constants differ, which a
 /// test checks on the committed artifacts): the binding used to call whichever verifier is
 /// registered for a circuit.
-pub use exists_v1::ExistsV1Verifier as GeneratedVerifier;
+pub use exists_v2::ExistsV2Verifier as GeneratedVerifier;
 /// A prepared attestation as [`GeneratedVerifier::checkPreparedCall`] takes it.
-pub use exists_v1::IGroth16Verifier::PreparedAttestation;
+pub use exists_v2::IGroth16Verifier::PreparedAttestation;
 
 impl From<PreparedAttestation> for IGroth16Verifier::PreparedAttestation {
     /// The same struct as `AttestationVerifier.consumePrepared` takes it.

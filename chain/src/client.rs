@@ -107,7 +107,7 @@ pub fn submitter_challenge(
     Fr::from_be_bytes_mod_order(h.as_slice())
 }
 
-/// The on-chain id of a circuit: `keccak256` of its name (e.g. `"exists-v1"`), the key of
+/// The on-chain id of a circuit: `keccak256` of its name (e.g. `"exists-v2"`), the key of
 /// `AttestationVerifier.verifiers` and `Attestation.circuit`.
 pub fn circuit_id(circuit: &str) -> alloy::primitives::B256 {
     alloy::primitives::keccak256(circuit.as_bytes())

@@ -129,8 +129,8 @@ fn claims_survive_recovery<N: Net>(net: &N, fx: &Fixture) {
     let gs = s.guardian_addresses();
     s.gov
         .install_verifier(
-            "exists-v1",
-            &zkmed_chain::bindings::ExistsV1Verifier::BYTECODE,
+            "exists-v2",
+            &zkmed_chain::bindings::ExistsV2Verifier::BYTECODE,
         )
         .unwrap();
     let p = s.patient.backend_account();
@@ -176,9 +176,9 @@ fn claims_survive_recovery<N: Net>(net: &N, fx: &Fixture) {
             .consume_with_nonce(token, &att2, &qh, nonce, &scope, 0),
         "AlreadyConsumed",
     );
-    s.stranger.prepare(token, "exists-v1").unwrap();
+    s.stranger.prepare(token, "exists-v2").unwrap();
     let request = Request {
-        circuit: "exists-v1".into(),
+        circuit: "exists-v2".into(),
         query_hash: qh,
         challenge,
         scope,
@@ -408,7 +408,7 @@ fn attack_one_guardian_blocks_a_recovery() {
 // --------------------------------------------------------------------------------------
 // checkPrepared answers only the request its caller registered.
 
-/// A token minted, anchored and prepared for `exists-v1`, and a real proof for it.
+/// A token minted, anchored and prepared for `exists-v2`, and a real proof for it.
 fn prepared_token<B: Backend>(
     s: &mut Suite<B>,
     fx: &Fixture,
@@ -421,8 +421,8 @@ fn prepared_token<B: Backend>(
 ) {
     s.gov
         .install_verifier(
-            "exists-v1",
-            &zkmed_chain::bindings::ExistsV1Verifier::BYTECODE,
+            "exists-v2",
+            &zkmed_chain::bindings::ExistsV2Verifier::BYTECODE,
         )
         .unwrap();
     let p = s.patient.backend_account();
@@ -430,7 +430,7 @@ fn prepared_token<B: Backend>(
     s.hospital
         .anchor(token, &fx.opening.commitment().unwrap(), false)
         .unwrap();
-    s.stranger.prepare(token, "exists-v1").unwrap();
+    s.stranger.prepare(token, "exists-v2").unwrap();
     let (query, att) = prove_in_scope(&fx.keys, fx, "has-organ-transplant", challenge, scope);
     (token, query, att)
 }
@@ -440,7 +440,7 @@ fn prepared_requests_are_their_registrants<N: Net>(net: &N, fx: &Fixture) {
     let (challenge, scope) = challenge_and_scope();
     let (token, query, att) = prepared_token(&mut s, fx, challenge, scope);
     let request = Request {
-        circuit: "exists-v1".into(),
+        circuit: "exists-v2".into(),
         query_hash: query.hash().unwrap(),
         challenge,
         scope,
@@ -508,7 +508,7 @@ fn consume_is_bound_to_its_submitter<N: Net>(net: &N, fx: &Fixture) {
     // The same through the prepared path: the replayed consumePrepared names a request
     // the front-runner did not register, with a challenge that is not its own.
     let request = Request {
-        circuit: "exists-v1".into(),
+        circuit: "exists-v2".into(),
         query_hash: qh,
         challenge,
         scope,
@@ -517,7 +517,7 @@ fn consume_is_bound_to_its_submitter<N: Net>(net: &N, fx: &Fixture) {
     s.stranger.register_request(&request).unwrap();
     let prepared = AttestationVerifier::consumePreparedCall {
         tokenId: token,
-        circuit: zkmed_chain::client::circuit_id("exists-v1"),
+        circuit: zkmed_chain::client::circuit_id("exists-v2"),
         a: prepared_attestation(&mut s.insurer, token, &att, &request).into(),
         queryHash: fr_to_u256(&qh),
         nonce,
@@ -556,7 +556,7 @@ fn prepared_attestation<B: Backend>(
 ) -> zkmed_chain::bindings::PreparedAttestation {
     use zkmed_chain::bindings::{AttestationVerifier as AV, GeneratedVerifier as GV};
     let d = r.deployment;
-    let verifier = r.verifier_of("exists-v1").unwrap();
+    let verifier = r.verifier_of("exists-v2").unwrap();
     let read = |r: &mut Registry<B>, to: Address, data: Vec<u8>| {
         r.backend.call("read", to, data.into()).unwrap()
     };
@@ -565,7 +565,7 @@ fn prepared_attestation<B: Backend>(
         d.verifier,
         AV::tokenTermCall {
             tokenId: token,
-            circuit: zkmed_chain::client::circuit_id("exists-v1"),
+            circuit: zkmed_chain::client::circuit_id("exists-v2"),
         }
         .abi_encode(),
     ))
@@ -652,7 +652,7 @@ fn attack_a_front_runner_burns_a_patients_claim() {
 
 #[test]
 fn attack_verify_proof_with_an_unchecked_term() {
-    use zkmed_chain::bindings::ExistsV1Verifier;
+    use zkmed_chain::bindings::ExistsV2Verifier;
     use zkmed_chain::embedded::EmbeddedChain;
     let fx = fixture();
     let (_, att) = prove_transplant(&fx);
@@ -663,7 +663,7 @@ fn attack_verify_proof_with_an_unchecked_term() {
             "deploy",
             from,
             None,
-            with_controller(&ExistsV1Verifier::BYTECODE, from),
+            with_controller(&ExistsV2Verifier::BYTECODE, from),
         )
         .unwrap()
         .created
@@ -674,11 +674,11 @@ fn attack_verify_proof_with_an_unchecked_term() {
     // The term of every input but the nullifier, answer YES included...
     let mut known = input;
     known[5] = U256::ZERO;
-    let c = ExistsV1Verifier::inputTermCall {
+    let c = ExistsV2Verifier::inputTermCall {
         input: known,
         withConstant: true,
     };
-    let term = ExistsV1Verifier::inputTermCall::abi_decode_returns(
+    let term = ExistsV2Verifier::inputTermCall::abi_decode_returns(
         &chain.call("inputTerm", v, c.abi_encode().into()).unwrap(),
     )
     .unwrap();
@@ -697,7 +697,7 @@ fn attack_verify_proof_with_an_unchecked_term() {
         r.map(|b| U256::from_be_slice(&b))
     );
     // No such function in any generated verifier's ABI.
-    for name in ["ExistsV1Verifier", "Scan64V1Verifier"] {
+    for name in ["ExistsV2Verifier", "Scan64V2Verifier"] {
         let text = std::fs::read_to_string(
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                 .join(format!("../contracts/artifacts/{name}.json")),

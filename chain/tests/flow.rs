@@ -30,8 +30,8 @@ type Gas = Vec<(&'static str, u64)>;
 fn committed_verifiers_match_the_test_keys() {
     let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists, CircuitId::Scan64]);
     let vkeys = KeySet::load_manifest_dir(keys.dir()).unwrap();
-    assert_committed_verifier(&vkeys, "exists-v1", "ExistsV1Verifier");
-    assert_committed_verifier(&vkeys, "scan64-v1", "Scan64V1Verifier");
+    assert_committed_verifier(&vkeys, "exists-v2", "ExistsV2Verifier");
+    assert_committed_verifier(&vkeys, "scan64-v2", "Scan64V2Verifier");
     if regenerating() {
         // The test binaries embed the artifacts when they are built: rerun them.
         compile_artifacts();
@@ -51,7 +51,7 @@ fn generated_verifiers_share_one_abi() {
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         v["abi"].clone()
     };
-    let (a, b) = (abi("ExistsV1Verifier"), abi("Scan64V1Verifier"));
+    let (a, b) = (abi("ExistsV2Verifier"), abi("Scan64V2Verifier"));
     assert!(a.as_array().is_some_and(|f| f.len() > 10), "{a}");
     assert_eq!(a, b);
 }
@@ -66,14 +66,14 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
     let new_address = at(7).backend_account();
     let (verifier, g) = gov
         .install_verifier(
-            "exists-v1",
-            &zkmed_chain::bindings::ExistsV1Verifier::BYTECODE,
+            "exists-v2",
+            &zkmed_chain::bindings::ExistsV2Verifier::BYTECODE,
         )
         .unwrap();
     assert_ne!(verifier, Address::ZERO);
-    gas.push(("deploy ExistsV1Verifier + registerCircuit", g));
-    assert_eq!(gov.verifier_of("exists-v1").unwrap(), verifier);
-    contains(gov.verifier_of("scan64-v1"), "UnknownCircuit");
+    gas.push(("deploy ExistsV2Verifier + registerCircuit", g));
+    assert_eq!(gov.verifier_of("exists-v2").unwrap(), verifier);
+    contains(gov.verifier_of("scan64-v2"), "UnknownCircuit");
     // A verifier that takes its snapshots from someone else is not registered.
     {
         use alloy::sol_types::SolCall;
@@ -86,7 +86,7 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
             .created
             .unwrap();
         let c = AttestationVerifier::registerCircuitCall {
-            circuit: alloy::primitives::keccak256(b"exists-v1-foreign"),
+            circuit: alloy::primitives::keccak256(b"exists-v2-foreign"),
             verifier: foreign,
         };
         contains(
@@ -171,7 +171,7 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
     // Prepared checks: the token's and the request's part of vk_x precomputed on chain,
     // one scalar multiplication per check.
     let request = Request {
-        circuit: "exists-v1".into(),
+        circuit: "exists-v2".into(),
         query_hash: qh,
         challenge,
         scope,
@@ -203,7 +203,7 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
             "NotController",
         );
     }
-    gas.push(("prepare", stranger.prepare(token, "exists-v1").unwrap()));
+    gas.push(("prepare", stranger.prepare(token, "exists-v2").unwrap()));
     assert!(insurer.check_prepared(token, &att, &request, 3600).unwrap());
     let g = insurer
         .check_prepared_as_transaction(token, &att, &request, 3600)
@@ -319,7 +319,7 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
         "{e}"
     );
     // Preparing the new root replaces the snapshot: the old root's proof is refused.
-    stranger.prepare(token, "exists-v1").unwrap();
+    stranger.prepare(token, "exists-v2").unwrap();
     contains(
         insurer.check_prepared(token, &att, &request, 3600),
         "InvalidProof",
@@ -344,7 +344,7 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
     let e = zkmed_verifier::verify(&fx.vkeys, &att, &query, &challenge, &*hour).unwrap_err();
     assert!(e.to_string().contains("not accredited"), "{e}");
     contains(hospital.anchor(token, &rc, false), "NotAccreditedIssuer");
-    contains(stranger.prepare(token, "exists-v1"), "IssuerNotAccredited");
+    contains(stranger.prepare(token, "exists-v2"), "IssuerNotAccredited");
     gov.accredit(hospital.backend_account(), "St. Example (reinstated)")
         .unwrap();
     assert!(insurer.check(token, &att, &qh, &challenge, 3600).unwrap());
@@ -390,8 +390,8 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
         .unwrap();
     hospital.anchor(other, &Fr::from(1u64), false).unwrap();
     gas.push(("revoke", hospital.revoke(other).unwrap()));
-    contains(stranger.prepare(other, "exists-v1"), "InactiveIdentity");
-    contains(stranger.prepare(other, "scan64-v1"), "UnknownCircuit");
+    contains(stranger.prepare(other, "exists-v2"), "InactiveIdentity");
+    contains(stranger.prepare(other, "scan64-v2"), "UnknownCircuit");
     assert_eq!(hospital.identity_commitment(other).unwrap(), None);
     contains(
         hospital.anchor(other, &Fr::from(2u64), false),
@@ -430,7 +430,7 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
 /// Gas pinned per call (embedded revm; anvil must agree within 1%). A change to the
 /// contracts that moves one of these by more than 2% must update the pin and the README.
 const PINNED: &[(&str, u64)] = &[
-    ("deploy ExistsV1Verifier + registerCircuit", 1_144_042),
+    ("deploy ExistsV2Verifier + registerCircuit", 1_144_042),
     ("accredit", 72_064),
     ("mint (2 guardians)", 263_081),
     ("anchor", 105_932),
@@ -517,7 +517,7 @@ fn full_flow_on_anvil_and_on_the_embedded_chain() {
 #[test]
 fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     use ark_ff::{BigInteger, PrimeField};
-    use zkmed_chain::bindings::ExistsV1Verifier;
+    use zkmed_chain::bindings::ExistsV2Verifier;
     let fx = fixture();
     let (_, att) = prove_transplant(&fx);
     let mut chain = EmbeddedChain::in_memory();
@@ -527,7 +527,7 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
             "deploy",
             from,
             None,
-            with_controller(&ExistsV1Verifier::BYTECODE, from),
+            with_controller(&ExistsV2Verifier::BYTECODE, from),
         )
         .unwrap()
         .created
@@ -538,7 +538,7 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     // The bare verifier's gas as a transaction (base and calldata included), pinned to 2%.
     {
         use alloy::sol_types::SolCall;
-        let c = ExistsV1Verifier::verifyProofCall { proof, input };
+        let c = ExistsV2Verifier::verifyProofCall { proof, input };
         let g = chain
             .transact("verifyProof", from, Some(v), c.abi_encode().into())
             .unwrap()
@@ -552,11 +552,11 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     }
     let mut verify = |proof: [U256; 8], input: [U256; 7]| -> bool {
         use alloy::sol_types::SolCall;
-        let c = ExistsV1Verifier::verifyProofCall { proof, input };
+        let c = ExistsV2Verifier::verifyProofCall { proof, input };
         let out = chain
             .call("verifyProof", v, c.abi_encode().into())
             .expect("verifyProof returns false, never reverts");
-        ExistsV1Verifier::verifyProofCall::abi_decode_returns(&out).unwrap()
+        ExistsV2Verifier::verifyProofCall::abi_decode_returns(&out).unwrap()
     };
     assert!(verify(proof, input), "the honest proof verifies");
 
@@ -606,13 +606,13 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     first5[5] = U256::ZERO;
     first5[6] = U256::ZERO;
     let term_call = |chain: &mut EmbeddedChain, input: [U256; 7]| {
-        let c = ExistsV1Verifier::inputTermCall {
+        let c = ExistsV2Verifier::inputTermCall {
             input,
             withConstant: true,
         };
         chain
             .call("inputTerm", v, c.abi_encode().into())
-            .map(|out| ExistsV1Verifier::inputTermCall::abi_decode_returns(&out).unwrap())
+            .map(|out| ExistsV2Verifier::inputTermCall::abi_decode_returns(&out).unwrap())
     };
     term_call(&mut chain, first5).unwrap();
     let mut aliased5 = first5;
@@ -631,7 +631,7 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
         b.send(name, Some(v), data.into()).map(|o| o.gas_used)
     };
     let token = U256::from(1);
-    let store = |rc: U256| ExistsV1Verifier::storeSnapshotCall {
+    let store = |rc: U256| ExistsV2Verifier::storeSnapshotCall {
         tokenId: token,
         recordCommitment: rc,
         identityCommitment: input[1],
@@ -642,7 +642,7 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     );
     send(&mut b, "storeSnapshot", store(input[0]).abi_encode()).unwrap();
     let (qh, ch, sc) = (input[2], input[3], input[4]);
-    let register = |qh: U256| ExistsV1Verifier::registerRequestCall {
+    let register = |qh: U256| ExistsV2Verifier::registerRequestCall {
         queryHash: qh,
         challenge: ch,
         scope: sc,
@@ -654,21 +654,21 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     send(&mut b, "registerRequest", register(qh).abi_encode()).unwrap();
     let read = |b: &mut EmbeddedBackend, name: &str, data: Vec<u8>| b.call(name, v, data.into());
     let token_term_of = |b: &mut EmbeddedBackend, rc: U256| {
-        let c = ExistsV1Verifier::tokenTermCall {
+        let c = ExistsV2Verifier::tokenTermCall {
             recordCommitment: rc,
             identityCommitment: input[1],
         };
-        ExistsV1Verifier::tokenTermCall::abi_decode_returns(
+        ExistsV2Verifier::tokenTermCall::abi_decode_returns(
             &read(b, "tokenTerm", c.abi_encode()).unwrap(),
         )
         .unwrap()
     };
     let token_term = token_term_of(&mut b, input[0]);
-    let request_term = ExistsV1Verifier::requestTermCall::abi_decode_returns(
+    let request_term = ExistsV2Verifier::requestTermCall::abi_decode_returns(
         &read(
             &mut b,
             "requestTerm",
-            ExistsV1Verifier::requestTermCall {
+            ExistsV2Verifier::requestTermCall {
                 queryHash: qh,
                 challenge: ch,
                 scope: sc,
@@ -679,7 +679,7 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
     )
     .unwrap();
     let id = Request {
-        circuit: "exists-v1".into(),
+        circuit: "exists-v2".into(),
         query_hash: zkmed_chain::client::u256_to_fr(qh).unwrap(),
         challenge: zkmed_chain::client::u256_to_fr(ch).unwrap(),
         scope: zkmed_chain::client::u256_to_fr(sc).unwrap(),
@@ -695,13 +695,13 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
             proof,
         };
     let check = |b: &mut EmbeddedBackend, a| {
-        let c = ExistsV1Verifier::checkPreparedCall {
+        let c = ExistsV2Verifier::checkPreparedCall {
             tokenId: token,
             a,
             window: 3600,
         };
         read(b, "checkPrepared", c.abi_encode())
-            .map(|out| ExistsV1Verifier::checkPreparedCall::abi_decode_returns(&out).unwrap())
+            .map(|out| ExistsV2Verifier::checkPreparedCall::abi_decode_returns(&out).unwrap())
     };
     assert!(check(&mut b, prepared(token_term, input[5])).unwrap());
     contains(
@@ -732,7 +732,7 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
         "UnknownRequest",
     );
     // checkPreparedFor is the controller's alone.
-    let c = ExistsV1Verifier::checkPreparedForCall {
+    let c = ExistsV2Verifier::checkPreparedForCall {
         registrant: from,
         tokenId: token,
         a: prepared(token_term, input[5]),
@@ -742,25 +742,25 @@ fn generated_verifier_rejects_aliased_inputs_and_malformed_proofs() {
         other.call("checkPreparedFor", v, c.abi_encode().into()),
         "NotController",
     );
-    assert!(ExistsV1Verifier::checkPreparedForCall::abi_decode_returns(
+    assert!(ExistsV2Verifier::checkPreparedForCall::abi_decode_returns(
         &b.call("checkPreparedFor", v, c.abi_encode().into())
             .unwrap()
     )
     .unwrap());
 }
 
-/// The committed `scan64-v1` verifier is exactly the generator's output for its (test) key,
-/// and it verifies a real `scan64-v1` proof on chain (a "no": the fixture patient has a
+/// The committed `scan64-v2` verifier is exactly the generator's output for its (test) key,
+/// and it verifies a real `scan64-v2` proof on chain (a "no": the fixture patient has a
 /// chronic condition); the flipped answer is refused, and so is the proof presented to the
-/// `exists-v1` verifier.
+/// `exists-v2` verifier.
 #[test]
 fn scan64_verifier_matches_its_key_and_verifies_a_real_proof() {
     use alloy::sol_types::SolCall;
-    use zkmed_chain::bindings::{ExistsV1Verifier, Scan64V1Verifier};
+    use zkmed_chain::bindings::{ExistsV2Verifier, Scan64V2Verifier};
     let fx = fixture();
     let keys = zkmed_prover::testing::test_keys(&[CircuitId::Scan64]);
     let (_, att) = prove_named(&keys, &fx, "no-chronic-conditions");
-    assert_eq!(att.circuit, "scan64-v1");
+    assert_eq!(att.circuit, "scan64-v2");
     assert!(
         !att.public.answer,
         "the fixture patient has a chronic condition"
@@ -776,20 +776,20 @@ fn scan64_verifier_matches_its_key_and_verifies_a_real_proof() {
             .unwrap()
     };
     let (scan, exists) = (
-        deploy(&Scan64V1Verifier::BYTECODE),
-        deploy(&ExistsV1Verifier::BYTECODE),
+        deploy(&Scan64V2Verifier::BYTECODE),
+        deploy(&ExistsV2Verifier::BYTECODE),
     );
     let (proof, input) = zkmed_verifier::evm_calldata(&att).unwrap();
     let proof: [U256; 8] = proof.map(|s| s.parse().unwrap());
     let input: [U256; 7] = input.map(|s| s.parse().unwrap());
     let mut verify = |at: Address, input: [U256; 7]| -> bool {
-        let c = Scan64V1Verifier::verifyProofCall { proof, input };
+        let c = Scan64V2Verifier::verifyProofCall { proof, input };
         let out = chain
             .call("verifyProof", at, c.abi_encode().into())
             .unwrap();
-        Scan64V1Verifier::verifyProofCall::abi_decode_returns(&out).unwrap()
+        Scan64V2Verifier::verifyProofCall::abi_decode_returns(&out).unwrap()
     };
-    assert!(verify(scan, input), "the honest scan64-v1 proof verifies");
+    assert!(verify(scan, input), "the honest scan64-v2 proof verifies");
     let mut flipped = input;
     flipped[6] = U256::from(1);
     assert!(!verify(scan, flipped), "the flipped answer is refused");

@@ -4,9 +4,9 @@
 //! the patient's identity, the verifier's challenge and the exact question, revealing only
 //! the answer.
 //!
-//! * [`exists::ExistsCircuit`] (`exists-v1`): one record by Merkle inclusion — proves "yes"
+//! * [`exists::ExistsCircuit`] (`exists-v2`): one record by Merkle inclusion — proves "yes"
 //!   to `exists` queries over 2^20 records per kind, and age clauses.
-//! * [`scan::ScanCircuit`] (`scan64-v1`, `scan512-v1`): all records of one kind — proves any
+//! * [`scan::ScanCircuit`] (`scan64-v2`, `scan512-v2`): all records of one kind — proves any
 //!   quantifier (`exists`, `none`, `count >= k`, `count <= k`) with either answer.
 //!
 #![doc = include_str!("../../docs/circuits.md")]
@@ -36,9 +36,9 @@ impl CircuitId {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            CircuitId::Exists => "exists-v1",
-            CircuitId::Scan64 => "scan64-v1",
-            CircuitId::Scan512 => "scan512-v1",
+            CircuitId::Exists => "exists-v2",
+            CircuitId::Scan64 => "scan64-v2",
+            CircuitId::Scan512 => "scan512-v2",
         }
     }
 

@@ -4,46 +4,48 @@
 
 use zkmed_circuits::CircuitId;
 
-/// Budgets from the issue: the inclusion circuit must stay cheap enough for phones, the
-/// small scan circuit for a laptop.
+/// Budgets: the inclusion circuit must stay cheap enough for phones, the small scan circuit
+/// for a laptop. v2 (four concept-code and two value-code slots per record, value intervals,
+/// decided answers and `latest`) costs ~1,130 constraints per scanned record instead of
+/// ~690, so the scan64 budget went from 60,000 to 80,000 (docs/circuits.md, "Costs").
 const EXISTS_BUDGET: usize = 12_000;
-const SCAN64_BUDGET: usize = 60_000;
+const SCAN64_BUDGET: usize = 80_000;
 
 #[test]
-fn exists_v1_constraint_count_is_pinned() {
+fn exists_v2_constraint_count_is_pinned() {
     let n = CircuitId::Exists.num_constraints();
-    assert_eq!(CircuitId::Exists.as_str(), "exists-v1");
+    assert_eq!(CircuitId::Exists.as_str(), "exists-v2");
     assert_eq!(
-        n, 7384,
-        "exists-v1 changed: bump the circuit id and regenerate keys"
+        n, 8193,
+        "exists-v2 changed: bump the circuit id and regenerate keys"
     );
     assert!(
         n <= EXISTS_BUDGET,
-        "exists-v1 has {n} constraints, budget {EXISTS_BUDGET}"
+        "exists-v2 has {n} constraints, budget {EXISTS_BUDGET}"
     );
 }
 
 #[test]
-fn scan64_v1_constraint_count_is_pinned() {
+fn scan64_v2_constraint_count_is_pinned() {
     let n = CircuitId::Scan64.num_constraints();
-    assert_eq!(CircuitId::Scan64.as_str(), "scan64-v1");
+    assert_eq!(CircuitId::Scan64.as_str(), "scan64-v2");
     assert_eq!(
-        n, 49278,
-        "scan64-v1 changed: bump the circuit id and regenerate keys"
+        n, 75257,
+        "scan64-v2 changed: bump the circuit id and regenerate keys"
     );
     assert!(
         n <= SCAN64_BUDGET,
-        "scan64-v1 has {n} constraints, budget {SCAN64_BUDGET}"
+        "scan64-v2 has {n} constraints, budget {SCAN64_BUDGET}"
     );
 }
 
 #[test]
-fn scan512_v1_constraint_count_is_pinned() {
+fn scan512_v2_constraint_count_is_pinned() {
     let n = CircuitId::Scan512.num_constraints();
-    assert_eq!(CircuitId::Scan512.as_str(), "scan512-v1");
+    assert_eq!(CircuitId::Scan512.as_str(), "scan512-v2");
     assert_eq!(
-        n, 353982,
-        "scan512-v1 changed: bump the circuit id and regenerate keys"
+        n, 558265,
+        "scan512-v2 changed: bump the circuit id and regenerate keys"
     );
 }
 
@@ -53,7 +55,7 @@ fn ids_and_capacities() {
         assert_eq!(CircuitId::parse(c.as_str()), Some(c));
         assert_eq!(c.to_string(), c.as_str());
     }
-    assert_eq!(CircuitId::parse("exists-v2"), None);
+    assert_eq!(CircuitId::parse("exists-v1"), None, "the old relation's id is gone");
     assert_eq!(CircuitId::parse(""), None);
     assert_eq!(CircuitId::Exists.capacity(), 0);
     assert_eq!(CircuitId::Scan64.capacity(), 64);

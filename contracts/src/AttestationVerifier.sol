@@ -17,7 +17,7 @@ import {ZkmedIdentity} from "./ZkmedIdentity.sol";
 /// `consume` also spends the nullifier for one-time claims within a scope.
 contract AttestationVerifier is Ownable2Step {
     struct Attestation {
-        bytes32 circuit; // keccak256 of the circuit id, e.g. keccak256("exists-v1")
+        bytes32 circuit; // keccak256 of the circuit id, e.g. keccak256("exists-v2")
         uint256[8] proof;
         uint256 recordCommitment;
         uint256 identityCommitment;

@@ -57,7 +57,7 @@ impl PublicInputs {
 #[serde(deny_unknown_fields)]
 pub struct Attestation {
     pub version: u32,
-    /// Circuit id, e.g. `exists-v1`.
+    /// Circuit id, e.g. `exists-v2`.
     pub circuit: String,
     /// Hex SHA-256 of the canonical (compressed) verifying key.
     pub key_hash: String,
@@ -235,7 +235,7 @@ mod tests {
     fn sample() -> Attestation {
         Attestation {
             version: 1,
-            circuit: "exists-v1".into(),
+            circuit: "exists-v2".into(),
             key_hash: hex::encode([7u8; 32]),
             public: PublicInputs {
                 record_commitment: Fr::from(1u64),

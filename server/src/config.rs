@@ -1,7 +1,7 @@
 //! Service configuration: built-in defaults, then an optional TOML file, then environment
 //! variables (`ZKMED_` + the key path with `__` between sections, e.g.
 //! `ZKMED_SERVER__PORT=8443`, `ZKMED_PROVER__QUEUE=32`, `ZKMED_KEYS=/srv/zkmed/keys`,
-//! `ZKMED_PROVER__PRELOAD=exists-v1,scan64-v1`).
+//! `ZKMED_PROVER__PRELOAD=exists-v2,scan64-v2`).
 //!
 //! Bearer tokens are stored as SHA-256 hashes (`zkmed token new` prints a token and its
 //! hash); a token itself never appears in the configuration.

@@ -134,7 +134,7 @@ fn commit_prove_verify_export_and_errors() {
         ],
     )));
     assert_eq!(pr["answer"], true);
-    assert_eq!(pr["circuit"], "exists-v1");
+    assert_eq!(pr["circuit"], "exists-v2");
 
     let v = json(&ok(&zkmed(
         k,
@@ -443,7 +443,7 @@ fn chain_commands_and_verification_against_the_chain() {
     // the nullifier once in the proof's scope.
     let artifact = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../contracts/artifacts/ExistsV1Verifier.json"
+        "/../contracts/artifacts/ExistsV2Verifier.json"
     );
     let check = |extra: &[&str]| {
         let mut a = vec![
@@ -827,9 +827,9 @@ fn verify_reports_its_checks_and_outputs_are_never_overwritten() {
         }
     }
     // `zkmed setup` over existing keys is refused (and the keys are untouched).
-    let (code, m) = json_error(&zkmed(k, &["--json", "setup", "--circuits", "exists-v1"]));
+    let (code, m) = json_error(&zkmed(k, &["--json", "setup", "--circuits", "exists-v2"]));
     assert_eq!(code, "already_exists", "{m}");
-    assert!(m.contains("exists-v1") && m.contains("--force"), "{m}");
+    assert!(m.contains("exists-v2") && m.contains("--force"), "{m}");
 
     ok(&zkmed(
         k,

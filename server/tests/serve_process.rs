@@ -47,7 +47,7 @@ port = 0
 [prover]
 workers = {workers}
 queue = {queue}
-preload = ["exists-v1"]
+preload = ["exists-v2"]
 [log]
 format = "json"
 level = "info"

@@ -2,6 +2,12 @@
 // (standard JSON), writing ABI + bytecode to contracts/artifacts/<Contract>.json.
 // `node compile.mjs --check` recompiles and fails if the committed artifacts differ, so
 // `cargo build` never needs node while CI proves the artifacts come from the sources.
+//
+// `node compile.mjs --verifier V.sol --out V.json` compiles ONE verifier that
+// `zkmed export solidity` wrote for your own keys (anywhere on disk; it imports
+// contracts/src/PreparedChecks.sol as the committed ones do), with the same compiler and
+// settings, and writes its artifact (ABI + bytecode) to V.json: what
+// `zkmed chain install-verifier --artifact V.json` deploys.
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -13,10 +19,28 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 const dirs = ["contracts/src", "contracts/generated"];
 const outDir = path.join(root, "contracts/artifacts");
-const check = process.argv.includes("--check");
+const argv = process.argv.slice(2);
+const check = argv.includes("--check");
+const flag = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const verifierFile = flag("--verifier");
+const verifierOut = flag("--out");
+if (verifierFile !== undefined && (!verifierFile || !verifierOut || check)) {
+  console.error("usage: node compile.mjs --verifier V.sol --out V.json");
+  process.exit(2);
+}
 
 const sources = {};
-for (const d of dirs) {
+// A verifier from elsewhere is compiled as if it sat in contracts/generated/ (its
+// `import "../src/PreparedChecks.sol"` resolves to the committed source).
+const verifierUnit = verifierFile && `contracts/generated/${path.basename(verifierFile)}`;
+if (verifierFile) {
+  if (!fs.existsSync(verifierFile)) {
+    console.error(`${verifierFile}: no such file`);
+    process.exit(1);
+  }
+  sources[verifierUnit] = { content: fs.readFileSync(verifierFile, "utf8") };
+}
+for (const d of verifierFile ? [] : dirs) {
   const abs = path.join(root, d);
   if (!fs.existsSync(abs)) continue;
   for (const f of fs.readdirSync(abs).sort()) {
@@ -47,6 +71,7 @@ if (errors.length) process.exit(1);
 const artifacts = {};
 for (const [file, contracts] of Object.entries(out.contracts)) {
   if (!dirs.some((d) => file.startsWith(d))) continue; // skip OpenZeppelin's own
+  if (verifierFile && file !== verifierUnit) continue; // only the verifier asked for
   for (const [name, c] of Object.entries(contracts)) {
     if (!c.evm.bytecode.object) continue; // interfaces
     artifacts[name] = {
@@ -59,6 +84,24 @@ for (const [file, contracts] of Object.entries(out.contracts)) {
       deployedBytecode: "0x" + c.evm.deployedBytecode.object,
     };
   }
+}
+
+if (verifierFile) {
+  const names = Object.keys(artifacts);
+  if (names.length !== 1) {
+    console.error(`${verifierFile}: expected one contract, found ${names.length} (${names.join(", ")})`);
+    process.exit(1);
+  }
+  const a = artifacts[names[0]];
+  if (!a.abi.some((f) => f.type === "function" && f.name === "checkPrepared")) {
+    console.error(`${verifierFile}: ${names[0]} is not a zkmed verifier (no checkPrepared): generate it with \`zkmed export solidity\``);
+    process.exit(1);
+  }
+  a.source = path.resolve(verifierFile);
+  fs.mkdirSync(path.dirname(path.resolve(verifierOut)), { recursive: true });
+  fs.writeFileSync(verifierOut, JSON.stringify(a, null, 2) + "\n");
+  console.log(`wrote ${names[0]} to ${verifierOut} (solc ${solc.version()})`);
+  process.exit(0);
 }
 
 let stale = [];

@@ -33,8 +33,8 @@ struct Args {
     /// Client counts for the service.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
     clients: Vec<usize>,
-    /// Named predicate to prove (has-organ-transplant: exists-v1; no-chronic-conditions:
-    /// scan64-v1).
+    /// Named predicate to prove (has-organ-transplant: exists-v2; no-chronic-conditions:
+    /// scan64-v2).
     #[arg(long, default_value = "has-organ-transplant")]
     predicate: String,
     /// Prover workers for the service and threads for the saturated library run

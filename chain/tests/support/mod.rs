@@ -185,7 +185,7 @@ pub fn prove_named(
     prove_in_scope(keys, fx, predicate, challenge, scope)
 }
 
-/// A real `exists-v1` proof that the fixture patient had an organ transplant.
+/// A real `exists-v2` proof that the fixture patient had an organ transplant.
 pub fn prove_transplant(
     fx: &Fixture,
 ) -> (

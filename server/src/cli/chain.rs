@@ -16,16 +16,23 @@ pub struct ChainArgs {
     /// A node's JSON-RPC URL (any EVM chain). Default: the embedded chain in --data-dir.
     #[arg(long, env = "ZKMED_RPC", global = true)]
     rpc: Option<String>,
-    /// Private key (hex) that signs, with --rpc.
+    /// Private key (hex) that signs, with --rpc. Read-only commands (`status`, `check`
+    /// without --consume-scope, `challenge`) need none.
     #[arg(long, env = "ZKMED_CHAIN_KEY", hide_env_values = true, global = true)]
     key: Option<String>,
-    /// The account to act as on the embedded chain (no keys there).
+    /// The account to act as on the embedded chain (no keys there); with --rpc and no
+    /// --key, the account reads are made from (a prepared check answers only the requests
+    /// that account registered).
     #[arg(
         long = "as",
         global = true,
         default_value = "0x0000000000000000000000000000000000000001"
     )]
     as_account: String,
+    /// With --rpc: seconds each JSON-RPC request may take (connecting: at most 5); reads
+    /// are retried twice, sends never.
+    #[arg(long, env = "ZKMED_RPC_TIMEOUT", global = true, value_name = "SECS")]
+    rpc_timeout: Option<u64>,
     /// Where the embedded chain's state and the deployment addresses are kept.
     #[arg(long, global = true, default_value = ".zkmed/chain")]
     data_dir: PathBuf,
@@ -36,7 +43,11 @@ pub struct ChainArgs {
 #[derive(Subcommand)]
 pub enum ChainCmd {
     /// Deploy the registries and the attestation verifier (this account governs).
-    Deploy,
+    Deploy {
+        /// Replace an existing deployment file (the old deployment stays on chain).
+        #[arg(long)]
+        force: bool,
+    },
     /// Accredit an issuer (governance).
     Accredit {
         #[arg(long)]
@@ -75,24 +86,48 @@ pub enum ChainCmd {
         #[arg(long)]
         correction: bool,
     },
-    /// Guardian recovery: propose (and approve), or approve, re-binding a token.
+    /// Guardian recovery: propose (and approve), or approve, re-binding a token (M of the
+    /// N guardians; a proposal is open for 7 days); or cancel: the token's owner voids
+    /// every open proposal.
     Recover {
-        #[arg(value_parser = ["propose", "approve"])]
+        #[arg(value_parser = ["propose", "approve", "cancel"])]
         step: String,
         #[arg(long)]
         token: u64,
+        #[arg(long, required_if_eq_any = [("step", "propose"), ("step", "approve")])]
+        new_owner: Option<String>,
+        #[arg(long, required_if_eq_any = [("step", "propose"), ("step", "approve")])]
+        new_identity_commitment: Option<String>,
+    },
+    /// The patient (the token's owner) authorises an accredited issuer to anchor record
+    /// commitments for the token, or withdraws it (--withdraw). The minting issuer is
+    /// authorised until withdrawn.
+    Authorise {
         #[arg(long)]
-        new_owner: String,
+        token: u64,
         #[arg(long)]
-        new_identity_commitment: String,
+        issuer: String,
+        #[arg(long)]
+        withdraw: bool,
+    },
+    /// The challenge a verifier gives the patient for a one-time claim it will consume:
+    /// `keccak256(chainid, attestation verifier, SUBMITTER, NONCE) mod r` (read-only).
+    /// Only SUBMITTER can consume an attestation proven with it.
+    Challenge {
+        /// A number the verifier picks, fresh per claim (decimal or 0x hex).
+        #[arg(long)]
+        nonce: String,
+        /// The account that will consume (default: this account).
+        #[arg(long)]
+        submitter: Option<String>,
     },
     /// Install a compiled Groth16 verifier contract for a circuit (governance). The artifact
     /// is what `node tools/solc/compile.mjs` writes for the contract that `zkmed export
     /// solidity` generated from your verifying key.
     InstallVerifier {
-        #[arg(long, default_value = "exists-v1")]
+        #[arg(long, default_value = "exists-v2")]
         circuit: String,
-        /// e.g. contracts/artifacts/ExistsV1Verifier.json
+        /// e.g. contracts/artifacts/ExistsV2Verifier.json
         #[arg(long)]
         artifact: PathBuf,
     },
@@ -105,14 +140,21 @@ pub enum ChainCmd {
         attestation: PathBuf,
         #[command(flatten)]
         query: QueryArgs,
-        #[arg(long)]
-        challenge: String,
+        /// The challenge the attestation answers (default with --nonce: this account's
+        /// `zkmed chain challenge --nonce N`).
+        #[arg(long, required_unless_present = "nonce")]
+        challenge: Option<String>,
         /// Accept a root current at some moment in the last N seconds (default: current).
         #[arg(long, default_value_t = 0)]
         within: u64,
-        /// Spend the nullifier in this scope (a transaction): a one-time claim.
-        #[arg(long)]
+        /// Spend the token's one-time claim in this scope (a transaction, from this
+        /// account; needs --nonce).
+        #[arg(long, requires = "nonce")]
         consume_scope: Option<String>,
+        /// The nonce of this account's challenge (`zkmed chain challenge`), for
+        /// --consume-scope.
+        #[arg(long)]
+        nonce: Option<String>,
         /// The prepared check (one scalar multiplication; the cheapest on-chain check)
         /// against the token's snapshot (`zkmed chain prepare`, at most `--within` seconds
         /// old) and the request registered for this question, challenge and SCOPE
@@ -121,9 +163,9 @@ pub enum ChainCmd {
         prepared: Option<String>,
     },
     /// Register a verifier's question, challenge and scope with the circuit's verifier
-    /// contract, for prepared checks (anyone).
+    /// contract, for this account's prepared checks (anyone, for itself).
     RegisterRequest {
-        #[arg(long, default_value = "exists-v1")]
+        #[arg(long, default_value = "exists-v2")]
         circuit: String,
         #[command(flatten)]
         query: QueryArgs,
@@ -137,7 +179,7 @@ pub enum ChainCmd {
     Prepare {
         #[arg(long)]
         token: u64,
-        #[arg(long, default_value = "exists-v1")]
+        #[arg(long, default_value = "exists-v2")]
         circuit: String,
     },
     /// Revoke an identity token (its minting issuer, or governance).
@@ -158,32 +200,66 @@ pub fn run(ctx: &Ctx, a: ChainArgs) -> Result<()> {
     cmd_chain(a, ctx.json)
 }
 
+impl ChainCmd {
+    /// Whether the command sends a transaction (and so needs --key with --rpc).
+    fn sends(&self) -> bool {
+        match self {
+            ChainCmd::Status { .. } | ChainCmd::Challenge { .. } => false,
+            ChainCmd::Check { consume_scope, .. } => consume_scope.is_some(),
+            _ => true,
+        }
+    }
+}
+
+/// An address argument: EIP-55 checked when mixed-case.
+fn addr(s: &str, what: &str) -> Result<zkmed_chain::backend::Address> {
+    zkmed_chain::parse_address(s).with_context(|| format!("--{what}"))
+}
+
 fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
     use zkmed_chain::backend::{AnyBackend, EmbeddedBackend, Registry, RpcBackend};
     use zkmed_chain::Deployment;
-    let addr = |s: &str, what: &str| -> Result<zkmed_chain::backend::Address> {
-        s.parse()
-            .map_err(|e| anyhow!("--{what} {s:?}: not an address: {e}"))
-    };
     let deployment_file = deployment_file(a.rpc.as_deref(), &a.data_dir);
+    if let ChainCmd::Deploy { force: false } = a.cmd {
+        if deployment_file.exists() {
+            return Err(super::error::coded(
+                "already_exists",
+                format!(
+                    "{} already exists: refusing to overwrite a deployment (pass --force to replace it; the old contracts stay on chain)",
+                    deployment_file.display()
+                ),
+            ));
+        }
+    }
+    let mut options = zkmed_chain::RpcOptions::default();
+    if let Some(secs) = a.rpc_timeout {
+        if secs == 0 {
+            bail!("--rpc-timeout: at least 1 second");
+        }
+        options.request_timeout = std::time::Duration::from_secs(secs);
+        options.connect_timeout = options.connect_timeout.min(options.request_timeout);
+    }
     let backend = match &a.rpc {
-        Some(url) => {
+        Some(url) if a.key.is_some() || a.cmd.sends() => {
             // The signing key lives on in the signer (zeroized on drop); this copy is
             // wiped as soon as the signer is built.
-            let key = zeroize::Zeroizing::new(
-                a.key
-                    .take()
-                    .ok_or_else(|| anyhow!("--rpc needs --key (or ZKMED_CHAIN_KEY)"))?,
-            );
-            AnyBackend::Rpc(RpcBackend::connect(url, &key)?)
+            let key = zeroize::Zeroizing::new(a.key.take().ok_or_else(|| {
+                anyhow!("--rpc needs --key (or ZKMED_CHAIN_KEY) to send transactions")
+            })?);
+            AnyBackend::Rpc(RpcBackend::connect_with(url, &key, options)?)
         }
+        Some(url) => AnyBackend::Rpc(RpcBackend::read_only_as(
+            url,
+            addr(&a.as_account, "as")?,
+            options,
+        )?),
         None => AnyBackend::Embedded(EmbeddedBackend::open(
             &a.data_dir,
             addr(&a.as_account, "as")?,
         )?),
     };
     let fr = |s: &str, what: &str| parse_fr(s).with_context(|| format!("--{what}"));
-    if let ChainCmd::Deploy = a.cmd {
+    if let ChainCmd::Deploy { .. } = a.cmd {
         let r = Registry::deploy(backend)?;
         r.deployment.save(&deployment_file)?;
         out_line(json, serde_json::to_value(r.deployment)?, || {
@@ -198,7 +274,7 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
     let d: Deployment = read_deployment(&deployment_file)?;
     let mut r = Registry::attach(backend, d);
     let v = match a.cmd {
-        ChainCmd::Deploy => unreachable!("handled above"),
+        ChainCmd::Deploy { .. } => unreachable!("handled above"),
         ChainCmd::Accredit { issuer, name } => {
             json!({"gas": r.accredit(addr(&issuer, "issuer")?, &name)?})
         }
@@ -264,17 +340,47 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
             new_owner,
             new_identity_commitment,
         } => {
-            let (t, o, c) = (
-                zkmed_chain::backend::U256::from(token),
-                addr(&new_owner, "new-owner")?,
-                fr(&new_identity_commitment, "new-identity-commitment")?,
-            );
-            let gas = if step == "propose" {
-                r.propose_recovery(t, o, &c)?
+            let t = zkmed_chain::backend::U256::from(token);
+            let gas = if step == "cancel" {
+                r.cancel_recovery(t)?
             } else {
-                r.approve_recovery(t, o, &c)?
+                let (o, c) = (
+                    addr(&new_owner.unwrap_or_default(), "new-owner")?,
+                    fr(
+                        &new_identity_commitment.unwrap_or_default(),
+                        "new-identity-commitment",
+                    )?,
+                );
+                if step == "propose" {
+                    r.propose_recovery(t, o, &c)?
+                } else {
+                    r.approve_recovery(t, o, &c)?
+                }
             };
             json!({"gas": gas})
+        }
+        ChainCmd::Authorise {
+            token,
+            issuer,
+            withdraw,
+        } => {
+            let (t, i) = (
+                zkmed_chain::backend::U256::from(token),
+                addr(&issuer, "issuer")?,
+            );
+            let gas = r.set_issuer_authorised(t, i, !withdraw)?;
+            json!({"token": token, "issuer": i.to_string(), "authorised": !withdraw, "gas": gas})
+        }
+        ChainCmd::Challenge { nonce, submitter } => {
+            let nonce = parse_nonce(&nonce)?;
+            let submitter = match submitter {
+                Some(s) => addr(&s, "submitter")?,
+                None => r.backend_account(),
+            };
+            let chain_id = zkmed_chain::backend::Backend::chain_id(&mut r.backend)?;
+            let c = zkmed_chain::submitter_challenge(chain_id, d.verifier, submitter, nonce);
+            json!({"challenge": fr_to_dec(&c), "submitter": submitter.to_string(),
+                   "nonce": nonce.to_string(), "chain_id": chain_id})
         }
         ChainCmd::InstallVerifier { circuit, artifact } => {
             let text = std::fs::read_to_string(&artifact)
@@ -301,11 +407,17 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
             challenge,
             within,
             consume_scope,
+            nonce,
             prepared,
         } => {
             let att = read_attestation(&attestation)?;
             let qh = load_query(&query)?.hash()?;
-            let challenge = parse_field_arg("challenge", &challenge)?;
+            let nonce = nonce.as_deref().map(parse_nonce).transpose()?;
+            let challenge = match (challenge, nonce) {
+                (Some(c), _) => parse_field_arg("challenge", &c)?,
+                (None, Some(n)) => r.submitter_challenge(n)?,
+                (None, None) => bail!("--challenge or --nonce is required"),
+            };
             let token = zkmed_chain::backend::U256::from(token);
             // The same mapping as `prove --scope` (the domain is the field, not the flag).
             let scope_arg = |flag: &str, s: &str| {
@@ -330,10 +442,13 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
                     let answer = r
                         .check_prepared(token, &att, &request, within)
                         .context(rejected)?;
-                    let gas = consume_scope
-                        .map(|_| r.consume_prepared(token, &att, &request, within))
-                        .transpose()
-                        .context(rejected)?;
+                    let gas = match (consume_scope, nonce) {
+                        (Some(_), Some(n)) => Some(
+                            r.consume_prepared_with_nonce(token, &att, &request, n, within)
+                                .context(rejected)?,
+                        ),
+                        _ => None,
+                    };
                     (answer, gas)
                 }
                 None => {
@@ -341,10 +456,13 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
                     let answer = r
                         .check(token, &att, &qh, &challenge, within)
                         .context(rejected)?;
-                    let gas = consume_scope
-                        .map(|scope| r.consume(token, &att, &qh, &challenge, &scope, within))
-                        .transpose()
-                        .context(rejected)?;
+                    let gas = match (consume_scope, nonce) {
+                        (Some(scope), Some(n)) => Some(
+                            r.consume_with_nonce(token, &att, &qh, n, &scope, within)
+                                .context(rejected)?,
+                        ),
+                        _ => None,
+                    };
                     (answer, gas)
                 }
             };
@@ -399,4 +517,11 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
         serde_json::to_string_pretty(&v).unwrap_or_default()
     });
     Ok(())
+}
+
+/// A nonce: decimal, or 0x hex, up to 256 bits.
+fn parse_nonce(s: &str) -> Result<zkmed_chain::backend::U256> {
+    s.trim()
+        .parse::<zkmed_chain::backend::U256>()
+        .map_err(|e| anyhow!("--nonce {s:?}: not a 256-bit number (decimal or 0x hex): {e}"))
 }

@@ -5,9 +5,9 @@
 use serde_json::json;
 use std::fmt;
 
-/// Every code `zkmed --json` can answer with, and when (the README and docs/service.md
-/// list the same table; a test checks they agree).
-#[allow(dead_code)] // the documented table; the tests check it
+/// Every code `zkmed --json` can answer with, and when (the README lists the same table; a
+/// test checks it lists every code).
+#[allow(dead_code)] // the documented table; the tests check the README against it
 pub const CODES: &[(&str, &str)] = &[
     ("usage", "the command line is wrong: unknown or missing option, conflicting options"),
     ("invalid_input", "a file or argument is malformed: bundle, opening, identity, query, field element, attestation, address"),
@@ -195,6 +195,17 @@ mod tests {
         assert_eq!(code_of(&e), "already_exists");
         assert!(CODES.iter().any(|(c, _)| *c == code_of(&e)));
         assert_eq!(code_of(&anyhow::anyhow!("plain")), "internal");
+    }
+
+    #[test]
+    fn the_readme_lists_every_code() {
+        let readme = include_str!("../../../README.md");
+        for (code, _) in CODES {
+            assert!(
+                readme.contains(&format!("| `{code}` |")),
+                "README.md does not list the error code {code}"
+            );
+        }
     }
 }
 

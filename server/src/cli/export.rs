@@ -12,9 +12,9 @@ use zkmed_verifier::KeySet;
 pub enum ExportCmd {
     /// Write a Groth16 verifier contract (Solidity) for a circuit's verifying key.
     Solidity {
-        #[arg(long, default_value = "exists-v1")]
+        #[arg(long, default_value = "exists-v2")]
         circuit: String,
-        /// Contract name (default: from the circuit id, e.g. ExistsV1Verifier).
+        /// Contract name (default: from the circuit id, e.g. ExistsV2Verifier).
         #[arg(long)]
         name: Option<String>,
         #[arg(long)]
@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, cmd: ExportCmd) -> Result<()> {
     }
 }
 
-/// `ExistsV1Verifier` for `exists-v1`.
+/// `ExistsV2Verifier` for `exists-v2`.
 fn contract_name(circuit: &str) -> String {
     circuit
         .split('-')

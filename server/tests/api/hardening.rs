@@ -25,7 +25,7 @@ async fn wrong_method_is_405_with_allow() {
         ),
         ("GET", "/v1/verify", "POST"),
         ("POST", "/v1/circuits", "GET"),
-        ("POST", "/v1/keys/exists-v1/vk", "GET"),
+        ("POST", "/v1/keys/exists-v2/vk", "GET"),
         ("POST", "/v1/predicates", "GET"),
         ("POST", "/v1/openapi.json", "GET"),
         ("POST", "/healthz", "GET"),

@@ -29,7 +29,7 @@ pub fn keys_dir() -> PathBuf {
     .clone()
 }
 
-/// A key directory with exists-v1 only (a copy of its pinned files and manifest entry):
+/// A key directory with exists-v2 only (a copy of its pinned files and manifest entry):
 /// a server that cannot run scans.
 pub fn exists_only_keys() -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -37,7 +37,7 @@ pub fn exists_only_keys() -> PathBuf {
         let src = keys_dir();
         let dir = tempfile::tempdir().unwrap();
         let mut m = zkmed_core::manifest::Manifest::load(&src).unwrap();
-        m.circuits.retain(|c| c.id == "exists-v1");
+        m.circuits.retain(|c| c.id == "exists-v2");
         for f in [&m.circuits[0].pk.file, &m.circuits[0].vk.file] {
             std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
         }
@@ -146,7 +146,7 @@ pub fn settings(o: &Options, data_dir: &Path) -> Settings {
     s.prover.workers = o.workers;
     s.prover.queue = o.queue;
     s.prover.timeout_s = o.timeout_s;
-    s.prover.preload = Some(vec!["exists-v1".into()]);
+    s.prover.preload = Some(vec!["exists-v2".into()]);
     s.limits.prove_body_bytes = o.prove_limit;
     if o.tokens {
         let t = |name: &str, token: &str, scopes: Vec<Scope>| TokenSettings {

@@ -45,7 +45,7 @@ async fn job_runs_to_done_and_survives_restart() {
     let done = poll_done(&app, &location).await;
     assert_eq!(done["status"], "done", "{done}");
     assert_eq!(done["answer"], true);
-    assert_eq!(done["circuit"], "exists-v1");
+    assert_eq!(done["circuit"], "exists-v2");
     let att = Attestation::from_json(done["attestation"].to_string().as_bytes()).unwrap();
     assert_eq!(att.public.record_commitment, commitment());
     // The job file holds no secret: not the identity secret, not a salt, not a record.
@@ -69,7 +69,7 @@ async fn job_runs_to_done_and_survives_restart() {
     let failed = poll_done(&app, &failed_loc).await;
     assert_eq!(failed["status"], "failed");
     assert!(
-        failed["error"].as_str().unwrap().contains("scan512-v1"),
+        failed["error"].as_str().unwrap().contains("scan512-v2"),
         "{failed}"
     );
     app.stop().await;

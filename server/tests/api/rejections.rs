@@ -372,7 +372,7 @@ async fn deadline_and_missing_circuit_are_503() {
         .contains(r#"zkmed_rejected_total{reason="timeout"} 1"#));
     app.stop().await;
 
-    // A scan over the patient's 207 observations needs scan512-v1, whose keys this server
+    // A scan over the patient's 207 observations needs scan512-v2, whose keys this server
     // does not have: 503 naming the circuit, never a wrong answer.
     let app = spawn_app_with(Options {
         keys: Some(exists_only_keys()),
@@ -388,7 +388,7 @@ async fn deadline_and_missing_circuit_are_503() {
     expect_error(
         app.post("/v1/attestations", &body, None).await,
         503,
-        "scan512-v1",
+        "scan512-v2",
     )
     .await;
     app.stop().await;

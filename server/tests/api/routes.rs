@@ -31,16 +31,16 @@ async fn health_ready_circuits_keys_predicates_openapi() {
     let c = expect(app.get("/v1/circuits").await, 200).await;
     assert_eq!(c["insecure_setup"], true);
     let circuits = c["circuits"].as_array().unwrap();
-    let exists = circuits.iter().find(|c| c["id"] == "exists-v1").unwrap();
+    let exists = circuits.iter().find(|c| c["id"] == "exists-v2").unwrap();
     assert_eq!(exists["constraints"], 7384);
     assert_eq!(exists["public_inputs"], 7);
     assert_eq!(exists["loaded"], true, "preloaded before ready");
     let manifest = zkmed_core::manifest::Manifest::load(&keys_dir()).unwrap();
-    let entry = manifest.get("exists-v1").unwrap();
+    let entry = manifest.get("exists-v2").unwrap();
     assert_eq!(exists["vk_sha256"], entry.vk.sha256.as_str());
 
     // The verifying key, byte for byte the pinned file.
-    let r = app.get("/v1/keys/exists-v1/vk").await;
+    let r = app.get("/v1/keys/exists-v2/vk").await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.headers()["x-zkmed-key-sha256"].to_str().unwrap(),
@@ -52,12 +52,12 @@ async fn health_ready_circuits_keys_predicates_openapi() {
         bytes.as_ref(),
         std::fs::read(keys_dir().join(&entry.vk.file)).unwrap()
     );
-    zkmed_verifier::VerifierKey::from_bytes("exists-v1", &bytes).unwrap();
-    let j = expect(app.get("/v1/keys/exists-v1/vk?format=json").await, 200).await;
+    zkmed_verifier::VerifierKey::from_bytes("exists-v2", &bytes).unwrap();
+    let j = expect(app.get("/v1/keys/exists-v2/vk?format=json").await, 200).await;
     assert_eq!(j["vk"], hex::encode(&bytes));
     expect_error(app.get("/v1/keys/nope-v9/vk").await, 404, "nope-v9").await;
     expect_error(
-        app.get("/v1/keys/exists-v1/vk?format=xml").await,
+        app.get("/v1/keys/exists-v2/vk?format=xml").await,
         400,
         "xml",
     )
@@ -112,7 +112,7 @@ async fn service_proof_verifies_with_the_library() {
     )
     .await;
     assert_eq!(v["answer"], true);
-    assert_eq!(v["circuit"], "exists-v1");
+    assert_eq!(v["circuit"], "exists-v2");
     assert_eq!(v["record_commitment"], dec(&commitment()));
     let att = Attestation::from_json(v["attestation"].to_string().as_bytes()).unwrap();
     let keys = KeySet::load_manifest_dir(&keys_dir()).unwrap();
@@ -148,7 +148,7 @@ async fn service_proof_verifies_with_the_library() {
     let v = expect(app.post("/v1/attestations", &body, None).await, 200).await;
     assert_eq!(v["record_commitment"], dec(&commitment()));
     assert_eq!(v["answer"], false);
-    assert_eq!(v["circuit"], "scan64-v1");
+    assert_eq!(v["circuit"], "scan64-v2");
     let att = Attestation::from_json(v["attestation"].to_string().as_bytes()).unwrap();
     zkmed_verifier::verify(
         &keys,
@@ -167,7 +167,7 @@ async fn service_proof_verifies_with_the_library() {
         "{m}"
     );
     assert!(
-        m.contains(r#"zkmed_prove_duration_seconds_count{circuit="exists-v1"} 1"#),
+        m.contains(r#"zkmed_prove_duration_seconds_count{circuit="exists-v2"} 1"#),
         "{m}"
     );
     assert!(m.contains("zkmed_queue_depth 0"), "{m}");
