@@ -118,7 +118,7 @@ fn resolve_query(
             (Some(name), None) => {
                 let p = predicates::get(name).map_err(|e| InputError::field("predicate", e))?;
                 let params = params.clone().unwrap_or_default();
-                p.instantiate(&params, chrono::Utc::now().date_naive())
+                p.instantiate_today(&params)
                     .map_err(|e| InputError::field("params", e))
             }
             (None, Some(q)) => {

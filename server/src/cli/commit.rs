@@ -55,16 +55,13 @@ pub fn run(ctx: &Ctx, a: CommitArgs) -> Result<()> {
         ctx.json,
         json!({"record_commitment": fr_to_dec(&c), "identity_commitment": fr_to_dec(&opening.identity_commitment), "opening": a.out, "report": report}),
         || {
-            let mut s = format!(
-                "record commitment: {}\nopening written to {} (secret: records + salts)\n",
+            // The import report says what was committed and what was skipped, by resource
+            // type and reason (records::fhir::ImportReport's Display).
+            format!(
+                "record commitment: {}\nopening written to {} (secret: records + salts)\n{report}",
                 fr_to_dec(&c),
                 a.out.display()
-            );
-            for (k, n) in &report.records {
-                s += &format!("  {:<20} {n}\n", k.fhir_name());
-            }
-            let skipped: usize = report.skipped_types.values().sum();
-            s + &format!("  skipped {skipped} non-clinical resources ({} types), {} unusable clinical resources", report.skipped_types.len(), report.skipped.len())
+            )
         },
     );
     Ok(())

@@ -107,7 +107,7 @@ pub fn load_query(a: &QueryArgs) -> Result<Query> {
         (Some(name), None) => {
             let p = zkmed_core::predicates::get(name)?;
             let params = zkmed_core::predicates::parse_params(&a.params)?;
-            Ok(p.instantiate(&params, chrono::Local::now().date_naive())?)
+            Ok(p.instantiate_today(&params)?)
         }
         (None, Some(path)) => {
             if !a.params.is_empty() {
