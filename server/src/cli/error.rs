@@ -164,6 +164,17 @@ pub fn exit_with(e: &anyhow::Error, json: bool) -> ! {
     std::process::exit(1)
 }
 
+/// The key directory could not be used: code `keys`, with what to do.
+pub fn keys_error(dir: &std::path::Path, e: impl fmt::Display) -> anyhow::Error {
+    coded(
+        "keys",
+        format!(
+            "key directory {}: {e} (run `zkmed setup --keys {0}`)",
+            dir.display()
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,15 +218,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The key directory could not be used: code `keys`, with what to do.
-pub fn keys_error(dir: &std::path::Path, e: impl fmt::Display) -> anyhow::Error {
-    coded(
-        "keys",
-        format!(
-            "key directory {}: {e} (run `zkmed setup --keys {0}`)",
-            dir.display()
-        ),
-    )
 }

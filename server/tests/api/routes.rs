@@ -32,11 +32,12 @@ async fn health_ready_circuits_keys_predicates_openapi() {
     assert_eq!(c["insecure_setup"], true);
     let circuits = c["circuits"].as_array().unwrap();
     let exists = circuits.iter().find(|c| c["id"] == "exists-v2").unwrap();
-    assert_eq!(exists["constraints"], 7384);
-    assert_eq!(exists["public_inputs"], 7);
-    assert_eq!(exists["loaded"], true, "preloaded before ready");
     let manifest = zkmed_core::manifest::Manifest::load(&keys_dir()).unwrap();
     let entry = manifest.get("exists-v2").unwrap();
+    assert_eq!(exists["constraints"], entry.constraints);
+    assert!(entry.constraints > 1000);
+    assert_eq!(exists["public_inputs"], 7);
+    assert_eq!(exists["loaded"], true, "preloaded before ready");
     assert_eq!(exists["vk_sha256"], entry.vk.sha256.as_str());
 
     // The verifying key, byte for byte the pinned file.
