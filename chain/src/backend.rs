@@ -370,12 +370,20 @@ impl Backend for RpcBackend {
         self.run(move |rt, p| {
             rt.block_on(async {
                 let err = |e| RpcBackend::error_for(&node, &call, e);
-                // Preflight (a read, retried) for the revert reason. The gas limit is the
-                // node's estimate: every zkmed contract reverts on failure (the attestation
-                // verifier `require`s the pairing), so the estimate executes the real path.
+                // Preflight (a read, retried) for the revert reason.
                 read_retrying(retries, || p.call(tx.clone()))
                     .await
                     .map_err(err)?;
+                // The gas limit: the node's estimate (every zkmed contract reverts on
+                // failure, so the estimate executes the real path) plus a margin, because
+                // the state can move between the estimate and the block: e.g. `accredit`
+                // estimated in the same second as the last write of the issuer's `since`
+                // rewrites an unchanged slot, and costs 2,800 gas more one second later.
+                // Only the gas used is paid.
+                let estimate = read_retrying(retries, || p.estimate_gas(tx.clone()))
+                    .await
+                    .map_err(err)?;
+                let tx = tx.gas_limit(estimate + estimate / 5 + 10_000);
                 // Sent once, never retried: it may have reached the node.
                 let pending = p.send_transaction(tx).await.map_err(err)?;
                 let hash = *pending.tx_hash();

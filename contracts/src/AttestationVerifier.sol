@@ -14,7 +14,10 @@ import {ZkmedIdentity} from "./ZkmedIdentity.sol";
 /// the issuer that anchored it is accredited now; the question and the challenge are the
 /// caller's; the pairing check passes. Every failed check reverts with its reason (never a
 /// silent `false`, which also keeps gas estimation honest). `check` is read-only;
-/// `consume` also spends the nullifier for one-time claims within a scope.
+/// `consume` also spends the token's one-time claim within a scope. A consume is bound to
+/// its submitter: the attestation's challenge must be `submitterChallenge(msg.sender,
+/// nonce)`, so a copy of a pending transaction sent from another account reverts instead of
+/// burning the patient's claim.
 contract AttestationVerifier is Ownable2Step {
     struct Attestation {
         bytes32 circuit; // keccak256 of the circuit id, e.g. keccak256("exists-v2")
