@@ -68,9 +68,11 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if json && e.use_stderr() => {
+            // clap's message up to its usage line, on one line ("... not provided: --nonce").
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or_default();
-            let e = cli::error::coded("usage", first.trim_start_matches("error: ").to_string());
+            let what = text.split("\n\nUsage:").next().unwrap_or_default();
+            let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
+            let e = cli::error::coded("usage", what.trim_start_matches("error: ").to_string());
             cli::error::exit_with(&e, true)
         }
         Err(e) => e.exit(),

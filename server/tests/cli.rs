@@ -764,6 +764,9 @@ fn json_errors_have_stable_codes() {
         let dir = if code == "keys" { no_keys.as_path() } else { k };
         let (got, message) = json_error(&zkmed(dir, &a));
         assert_eq!(got, code, "{args:?}: {message}");
+        if code == "usage" {
+            assert!(message.contains("--nope"), "names the argument: {message}");
+        }
         assert_no_repeats(&message);
     }
     // Without --json: text on stderr, nothing on stdout.
