@@ -75,15 +75,12 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
     }
     if let Some(p) = e.downcast_ref::<zkmed_prover::ProveError>() {
         use zkmed_prover::ProveError as P;
-        // A variant this build does not name (the prover's list grows) is matched by name.
-        if format!("{p:?}").starts_with("Indeterminate") {
-            return Some("indeterminate");
-        }
         if let P::Core(c) = p {
             return classify(c);
         }
         return Some(match p {
             P::CapacityExceeded { .. } => "capacity_exceeded",
+            P::Indeterminate { .. } => "indeterminate",
             P::MissingKey(_) | P::BadKey { .. } => "keys",
             P::Records(_) | P::IdentityMismatch | P::Identity { .. } => "invalid_input",
             P::Io { source, .. } => io_code(source),

@@ -63,6 +63,7 @@ pub(crate) fn prove_status(e: &ProveError) -> (StatusCode, &'static str) {
         ProveError::CapacityExceeded { .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, "capacity_exceeded")
         }
+        ProveError::Indeterminate { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "indeterminate"),
         ProveError::MissingKey(_) => (StatusCode::SERVICE_UNAVAILABLE, "circuit_unavailable"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
@@ -184,7 +185,7 @@ pub(crate) async fn admit_and_parse(
         (status = 405, description = "Not POST (`Allow: POST`)", body = ErrorBody),
         (status = 408, description = "The body did not arrive within server.body_timeout_s", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
-        (status = 422, description = "Too many records of the kind for the largest circuit", body = ErrorBody),
+        (status = 422, description = "Too many records of the kind for the largest circuit, or the records do not decide the answer (`indeterminate`)", body = ErrorBody),
         (status = 429, description = "Prover queue full; see Retry-After", body = ErrorBody),
         (status = 503, description = "Timed out, or the circuit's keys are not installed", body = ErrorBody),
     ),
