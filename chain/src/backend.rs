@@ -947,21 +947,6 @@ impl<B: Backend> Registry<B> {
         )
     }
 
-    /// Superseded by [`Registry::consume_with_nonce`]: a consume is bound to its submitter
-    /// (the challenge must be [`Registry::submitter_challenge`] of a nonce), so a bare
-    /// challenge cannot be consumed. Always an error saying so.
-    pub fn consume(
-        &mut self,
-        _token: U256,
-        _att: &Attestation,
-        _query_hash: &Fr,
-        _challenge: &Fr,
-        _scope: &Fr,
-        _window_s: u64,
-    ) -> Result<u64, ChainError> {
-        Err(ChainError::Invalid(SUBMITTER_BOUND.into()))
-    }
-
     /// `check` with the challenge [`Registry::submitter_challenge`]`(nonce)` (this account's),
     /// then spend `token`'s one-time claim in `scope`; returns the gas used. A copy of the
     /// transaction sent from another account reverts (`ChallengeMismatch`).
@@ -1176,18 +1161,6 @@ impl<B: Backend> Registry<B> {
         )
     }
 
-    /// Superseded by [`Registry::consume_prepared_with_nonce`] (a consume is bound to its
-    /// submitter). Always an error saying so.
-    pub fn consume_prepared(
-        &mut self,
-        _token: U256,
-        _att: &Attestation,
-        _request: &Request,
-        _window_s: u64,
-    ) -> Result<u64, ChainError> {
-        Err(ChainError::Invalid(SUBMITTER_BOUND.into()))
-    }
-
     /// The prepared check of `request` (registered by this account, whose challenge must be
     /// [`Registry::submitter_challenge`]`(nonce)`), then spend `token`'s one-time claim in
     /// the request's scope; returns the gas used.
@@ -1223,12 +1196,6 @@ impl<B: Backend> Registry<B> {
         )
     }
 }
-
-/// Why the old `consume` / `consume_prepared` (which took a bare challenge) refuse.
-const SUBMITTER_BOUND: &str =
-    "consume is bound to its submitter: the attestation's challenge must be \
-     the consuming account's submitter challenge for a nonce (Registry::submitter_challenge, \
-     zkmed_chain::submitter_challenge); use consume_with_nonce / consume_prepared_with_nonce";
 
 /// Either backend, chosen at run time (`--rpc URL` or the embedded default).
 pub enum AnyBackend {

@@ -163,10 +163,6 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
         insurer.consume_with_nonce(token, &claim, &qh, nonce, &(scope + Fr::from(1u64)), 0),
         "ScopeMismatch",
     );
-    contains(
-        insurer.consume(token, &claim, &qh, &claim_challenge, &scope, 0),
-        "bound to its submitter",
-    );
 
     // Prepared checks: the token's and the request's part of vk_x precomputed on chain,
     // one scalar multiplication per check.
