@@ -111,7 +111,10 @@ fn every_fixture_patient_every_predicate_matches_the_reference() {
             // relation generic over its capacity, proven in full at 64 slots everywhere.
             let planned = zkmed_prover::plan(&p.opening, &q.compile().unwrap(), &keys.available());
             if let Ok(plan) = &planned {
-                assert_eq!(plan.answer, expected.answer, "{name} / {label}: planned answer");
+                assert_eq!(
+                    plan.answer, expected.answer,
+                    "{name} / {label}: planned answer"
+                );
                 assert_eq!(plan.records_of_kind, expected.of_kind, "{name} / {label}");
                 assert_eq!(plan.matching, expected.matching, "{name} / {label}");
                 if plan.circuit == CircuitId::Scan512 {

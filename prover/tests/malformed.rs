@@ -111,8 +111,8 @@ fn malformed_query_json_is_a_clear_error() {
             "unknown field",
         ),
         (
-            r#"{"version":1,"age_at_least":{"years":18}}"#,
-            "missing field `on`",
+            r#"{"version":1,"age_at_least":{"years":18,"on":"2026-11-21T10:00:00"}}"#,
+            "RFC 3339",
         ),
         (
             r#"{"version":1,"age_at_least":{"years":"18","on":"2026-11-21"}}"#,
@@ -176,22 +176,22 @@ fn opening_files_with_a_bad_version_or_content_are_refused() {
     p.opening.save(&good).unwrap();
     assert_eq!(Opening::load(&good).unwrap(), p.opening);
     let text = std::fs::read_to_string(&good).unwrap();
-    assert!(text.contains("\"version\": 1"));
+    assert!(text.contains("\"version\": 2"));
     let salt = zkmed_core::field::fr_to_dec(&p.opening.patient_salt);
     let alias = (num_bigint::BigUint::parse_bytes(salt.as_bytes(), 10).unwrap()
         + num_bigint::BigUint::parse_bytes(zkmed_core::field::MODULUS_DEC.as_bytes(), 10).unwrap())
     .to_string();
     for (i, (content, needle)) in [
         (
-            text.replacen("\"version\": 1", "\"version\": 2", 1),
-            "unsupported opening version 2",
+            text.replacen("\"version\": 2", "\"version\": 3", 1),
+            "unsupported opening version 3",
         ),
         (
-            text.replacen("\"version\": 1", "\"version\": \"1\"", 1),
+            text.replacen("\"version\": 2", "\"version\": \"2\"", 1),
             "unsupported opening version",
         ),
         (
-            text.replacen("\"version\": 1,", "", 1),
+            text.replacen("\"version\": 2,", "", 1),
             "no `version` field",
         ),
         (text[..text.len() / 2].to_string(), "malformed opening JSON"),

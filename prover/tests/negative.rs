@@ -371,8 +371,13 @@ fn a_proof_under_another_circuit_id_is_rejected() {
         let e = verify_for(&w.set, &w.jonathan, &t, &q, Fr::from(CHALLENGE)).unwrap_err();
         assert!(matches!(e, VerifyError::InvalidProof { .. }), "{name}: {e}");
         assert!(!pairing_accepts(&t, &t.public));
-        // A circuit this verifier does not know.
-        t.circuit = "exists-v2".into();
+        // A circuit this verifier does not know (the retired v1 relation, a future v3).
+        t.circuit = "exists-v1".into();
+        assert!(matches!(
+            verify_for(&w.set, &w.jonathan, &t, &q, Fr::from(CHALLENGE)),
+            Err(VerifyError::UnknownCircuit { .. })
+        ));
+        t.circuit = "exists-v3".into();
         assert!(matches!(
             verify_for(&w.set, &w.jonathan, &t, &q, Fr::from(CHALLENGE)),
             Err(VerifyError::UnknownCircuit { .. })
@@ -697,12 +702,18 @@ fn void_records_never_count() {
         .unwrap()
         .clone();
     imported.records.push(Record {
-        codes: vec![zkmed_records::Code::new("http://snomed.info/sct", "88039007")],
+        codes: vec![zkmed_records::Code::new(
+            "http://snomed.info/sct",
+            "88039007",
+        )],
         status: Status::Void,
         ..template.clone()
     });
     imported.records.push(Record {
-        codes: vec![zkmed_records::Code::new("http://snomed.info/sct", "32413006")],
+        codes: vec![zkmed_records::Code::new(
+            "http://snomed.info/sct",
+            "32413006",
+        )],
         status: Status::Void,
         ..template
     });
