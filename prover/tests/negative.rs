@@ -371,12 +371,7 @@ fn a_proof_under_another_circuit_id_is_rejected() {
         let e = verify_for(&w.set, &w.jonathan, &t, &q, Fr::from(CHALLENGE)).unwrap_err();
         assert!(matches!(e, VerifyError::InvalidProof { .. }), "{name}: {e}");
         assert!(!pairing_accepts(&t, &t.public));
-        // A circuit this verifier does not know (the retired v1 relation, a future v3).
-        t.circuit = "exists-v1".into();
-        assert!(matches!(
-            verify_for(&w.set, &w.jonathan, &t, &q, Fr::from(CHALLENGE)),
-            Err(VerifyError::UnknownCircuit { .. })
-        ));
+        // A circuit this verifier does not know.
         t.circuit = "exists-v3".into();
         assert!(matches!(
             verify_for(&w.set, &w.jonathan, &t, &q, Fr::from(CHALLENGE)),
