@@ -55,7 +55,11 @@ fn ids_and_capacities() {
         assert_eq!(CircuitId::parse(c.as_str()), Some(c));
         assert_eq!(c.to_string(), c.as_str());
     }
-    assert_eq!(CircuitId::parse("exists-v1"), None, "the old relation's id is gone");
+    assert_eq!(
+        CircuitId::parse("exists-v1"),
+        None,
+        "the old relation's id is gone"
+    );
     assert_eq!(CircuitId::parse(""), None);
     assert_eq!(CircuitId::Exists.capacity(), 0);
     assert_eq!(CircuitId::Scan64.capacity(), 64);

@@ -28,9 +28,7 @@ use zkmed_core::field::{fr_to_dec, parse_fr};
 use zkmed_core::manifest::sha256_hex;
 use zkmed_core::query::Query;
 use zkmed_prover::{prove, setup, IdentitySecret, KeyStore, ProveRequest};
-use zkmed_records::{
-    Code, Gender, ImportedPatient, Kind, Opening, PatientInfo, Record, Status,
-};
+use zkmed_records::{Code, Gender, ImportedPatient, Kind, Opening, PatientInfo, Record, Status};
 use zkmed_verifier::{
     verify, verify_statement_unbound, InMemoryCommitments, KeySet, VerifierKey, VerifyError,
 };
