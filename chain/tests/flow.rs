@@ -430,14 +430,14 @@ const PINNED: &[(&str, u64)] = &[
     ("accredit", 72_064),
     ("mint (2 guardians)", 263_081),
     ("anchor", 105_932),
-    ("check, as a transaction (registries + pairing)", 286_795),
+    ("check, as a transaction (registries + pairing)", 286_771),
     (
         "consume (check + spend the token's claim in the scope)",
-        312_676,
+        312_700,
     ),
     ("registerRequest", 68_750),
-    ("prepare", 96_013),
-    ("checkPrepared, as a transaction (one attestation)", 225_844),
+    ("prepare", 96_001),
+    ("checkPrepared, as a transaction (one attestation)", 225_832),
     (
         "consumePrepared (checkPrepared + spend the token's claim)",
         259_010,
@@ -453,7 +453,7 @@ const PINNED: &[(&str, u64)] = &[
 ];
 
 /// The bare generated `verifyProof` as a transaction (embedded revm).
-const BARE_VERIFY_PROOF_GAS: u64 = 251_325;
+const BARE_VERIFY_PROOF_GAS: u64 = 251_313;
 
 #[test]
 fn full_flow_on_anvil_and_on_the_embedded_chain() {
