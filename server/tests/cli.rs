@@ -513,40 +513,83 @@ fn chain_commands_and_verification_against_the_chain() {
     assert_eq!(c["prepared"], true);
     // A request for another scope is not registered; the proof is not for it anyway.
     assert!(err(&prepared("text:other")).contains("UnknownRequest"));
+    // One-time claims are bound to the consuming account (`--as`, default 0x…01): the
+    // attestation's challenge must be that account's `zkmed chain challenge --nonce N`.
     let e = err(&check(&[
         "--challenge",
         "text:n1",
-        "--consume-scope",
-        "text:other",
-    ]));
-    assert!(e.contains("ScopeMismatch"), "{e}");
-    let c = json(&ok(&check(&[
-        "--challenge",
-        "text:n1",
+        "--nonce",
+        "7",
         "--consume-scope",
         "text:default",
-    ])));
+    ]));
+    assert!(e.contains("ChallengeMismatch"), "{e}");
+    let ch = json(&ok(&chain(&["challenge", "--nonce", "7"])));
+    let claim_challenge = ch["challenge"].as_str().unwrap().to_string();
+    ok(&zkmed(
+        k,
+        &[
+            "prove",
+            "--predicate",
+            "has-organ-transplant",
+            "--challenge",
+            &claim_challenge,
+            "--opening",
+            &p("opening.json"),
+            "--identity",
+            &p("id.json"),
+            "--out",
+            &p("claim.json"),
+        ],
+    ));
+    let claim = p("claim.json");
+    let consume = |who: Option<&str>, scope: &str, extra: &[&str]| {
+        let mut a = vec![];
+        if let Some(w) = who {
+            a.extend_from_slice(&["--as", w]);
+        }
+        a.extend_from_slice(&[
+            "check",
+            "--token",
+            "1",
+            "--attestation",
+            &claim,
+            "--predicate",
+            "has-organ-transplant",
+            "--nonce",
+            "7",
+            "--consume-scope",
+            scope,
+        ]);
+        a.extend_from_slice(extra);
+        chain(&a)
+    };
+    let e = err(&consume(None, "text:other", &[]));
+    assert!(e.contains("ScopeMismatch"), "{e}");
+    // Another account cannot consume it (the challenge names the first).
+    let e = err(&consume(Some(g2), "text:default", &[]));
+    assert!(e.contains("ChallengeMismatch"), "{e}");
+    let c = json(&ok(&consume(None, "text:default", &[])));
     assert_eq!(c["consumed"], true);
     assert!(c["gas"].as_u64().unwrap() > 200_000, "{c}");
-    let e = err(&check(&[
-        "--challenge",
-        "text:n1",
-        "--consume-scope",
-        "text:default",
-    ]));
-    assert!(e.contains("NullifierSpent"), "{e}");
+    let e = err(&consume(None, "text:default", &[]));
+    assert!(e.contains("AlreadyConsumed"), "{e}");
     // Spent for the prepared path too: a claim is made once, whichever way it is checked.
-    let e = err(&check(&[
+    ok(&chain(&[
+        "register-request",
+        "--predicate",
+        "has-organ-transplant",
         "--challenge",
-        "text:n1",
-        "--prepared",
-        "text:default",
-        "--within",
-        "3600",
-        "--consume-scope",
+        &claim_challenge,
+        "--scope",
         "text:default",
     ]));
-    assert!(e.contains("NullifierSpent"), "{e}");
+    let e = err(&consume(
+        None,
+        "text:default",
+        &["--prepared", "text:default", "--within", "3600"],
+    ));
+    assert!(e.contains("AlreadyConsumed"), "{e}");
 
     // A correction: refused under "current", accepted within an hour.
     ok(&chain(&[
