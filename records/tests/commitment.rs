@@ -276,11 +276,11 @@ fn load_errors_are_clear() {
     let load_err = || Opening::load(&path).unwrap_err().to_string();
 
     let mut v = good.clone();
-    v["version"] = 2.into();
+    v["version"] = 1.into(); // the format before issue 14 (one coding per record)
     write(&v);
     let m = load_err();
     assert!(
-        m.contains("unsupported opening version 2") && m.contains("o.json"),
+        m.contains("unsupported opening version 1") && m.contains("o.json"),
         "{m}"
     );
 

@@ -34,7 +34,8 @@ use zkmed_records::{Code, Comparator, Record, Status};
 /// Resolves the short code-system aliases of the query language to their URIs.
 pub fn system_uri(system: &str) -> String {
     let s = system.trim();
-    match s {
+    // Aliases are case-insensitive (`LOINC|4548-4`), URIs exact.
+    match s.to_ascii_lowercase().as_str() {
         "sct" | "snomed" => "http://snomed.info/sct".to_string(),
         "loinc" => "http://loinc.org".to_string(),
         "cvx" => "http://hl7.org/fhir/sid/cvx".to_string(),
@@ -42,7 +43,7 @@ pub fn system_uri(system: &str) -> String {
         "icd10cm" | "icd-10-cm" => "http://hl7.org/fhir/sid/icd-10-cm".to_string(),
         "icd10" | "icd-10" => "http://hl7.org/fhir/sid/icd-10".to_string(),
         "ndc" => "http://hl7.org/fhir/sid/ndc".to_string(),
-        other => other.to_string(),
+        _ => s.to_string(),
     }
 }
 
