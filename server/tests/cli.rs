@@ -4,41 +4,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use zkmed_circuits::CircuitId;
 
-fn zkmed(keys: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkmed"))
-        .arg("--keys")
-        .arg(keys)
-        .args(args)
-        .output()
-        .expect("run zkmed")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "zkmed failed: {}\n{}",
-        String::from_utf8_lossy(&o.stderr),
-        String::from_utf8_lossy(&o.stdout)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn err(o: &Output) -> String {
-    assert!(
-        !o.status.success(),
-        "expected failure, got: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    // Text on stderr, or (with --json) the error object on stdout.
-    let e = String::from_utf8(o.stderr.clone()).unwrap()
-        + &String::from_utf8(o.stdout.clone()).unwrap();
-    assert!(!e.contains("panicked"), "panic: {e}");
-    e
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
-}
+mod support_cli;
+use support_cli::{err, json, ok, zkmed};
 
 #[test]
 fn commit_prove_verify_export_and_errors() {
