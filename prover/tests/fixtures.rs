@@ -83,7 +83,26 @@ struct Row {
 
 #[test]
 fn every_fixture_patient_every_predicate_matches_the_reference() {
-    let keys = keys(&[CircuitId::Exists, CircuitId::Scan64, CircuitId::Scan512]);
+    every_fixture_patient(false)
+}
+
+/// The same run, also proving one "yes" and one "no" with the 512-slot scan circuit. Its key
+/// setup alone takes ~10 minutes on 2 cores, which CI's budget cannot hold: this is the
+/// documented slow command (README, "Tests"):
+/// `cargo test -p zkmed-prover --test fixtures -- --ignored`.
+#[test]
+#[ignore = "slow: sets up the scan512 key (~10 min on 2 cores); run with --ignored"]
+fn every_fixture_patient_with_scan512_proofs() {
+    every_fixture_patient(true)
+}
+
+fn every_fixture_patient(prove_large: bool) {
+    let circuits: &[CircuitId] = if prove_large {
+        &CircuitId::ALL
+    } else {
+        &[CircuitId::Exists, CircuitId::Scan64]
+    };
+    let keys = keys(circuits);
     let set = keyset(&keys);
     let questions = questions();
     let fixtures = fixtures();
@@ -109,7 +128,7 @@ fn every_fixture_patient_every_predicate_matches_the_reference() {
             // the large scan circuit (~13 s each on 2 cores) are made for one "yes" and one
             // "no" only, to keep the suite inside CI's budget — the scan circuit is one
             // relation generic over its capacity, proven in full at 64 slots everywhere.
-            let planned = zkmed_prover::plan(&p.opening, &q.compile().unwrap(), &keys.available());
+            let planned = zkmed_prover::plan(&p.opening, &q.compile().unwrap(), &CircuitId::ALL);
             if let Ok(plan) = &planned {
                 assert_eq!(
                     plan.answer, expected.answer,
@@ -119,7 +138,7 @@ fn every_fixture_patient_every_predicate_matches_the_reference() {
                 assert_eq!(plan.matching, expected.matching, "{name} / {label}");
                 if plan.circuit == CircuitId::Scan512 {
                     let key = if plan.answer { "512 yes" } else { "512 no" };
-                    if !large_proven.insert(key) {
+                    if !prove_large || !large_proven.insert(key) {
                         rows.push(Row {
                             patient: name.clone(),
                             question: label.clone(),
@@ -134,7 +153,12 @@ fn every_fixture_patient_every_predicate_matches_the_reference() {
                 }
             }
             let t = Instant::now();
-            let result = prove_query(&keys, &p, q, challenge, n);
+            // Without the scan512 key the prover would report the 64-slot capacity: take the
+            // planner's verdict over every circuit instead.
+            let result = match planned {
+                Err(e @ ProveError::CapacityExceeded { .. }) if !prove_large => Err(e),
+                _ => prove_query(&keys, &p, q, challenge, n),
+            };
             let ms = t.elapsed().as_millis();
             let exists_yes = matches!(
                 q.records.as_ref().map(|r| &r.quantifier),

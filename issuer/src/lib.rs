@@ -1,0 +1,4 @@
+//! # zkmed-issuer
+//!
+//! Being built (issue 15): see docs/state.md.
+#![forbid(unsafe_code)]
