@@ -1,18 +1,19 @@
-//! Parts shared by every zkmed circuit: the public statement, the identity and nullifier, the
-//! query witness and its hash, the patient leaf and age clause, the record commitment, and
-//! the per-record filter.
+//! Parts shared by every zkmed circuit: the public statement, the identity and anchored
+//! state (`state.rs`), the query witness and its hash, the patient leaf and age clause, the
+//! record commitment, and the per-record filter.
 
 use crate::gadgets::{
     bits::{alloc_bits, is_geq_unchecked, is_zero, pack},
     poseidon::poseidon_var,
     FrVar,
 };
+use crate::state;
 use crate::witness::{CommonWitness, RecordWitness};
 use ark_bn254::Fr;
 use ark_ff::Field;
 use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
-use zkmed_core::attestation::PublicInputs;
+use zkmed_core::attestation::{PublicInputs, NUM_PUBLIC_INPUTS};
 use zkmed_core::encoding::{
     CODE_SET_SIZE, CODE_SLOTS, COUNT_BITS, DATE_BITS, STATUS_BITS, STATUS_SET_SIZE, VALUE_BITS,
     VALUE_CODE_SET_SIZE, VALUE_CODE_SLOTS,
@@ -25,13 +26,12 @@ fn missing() -> SynthesisError {
     SynthesisError::AssignmentMissing
 }
 
-/// The seven public inputs, allocated in attestation order.
+/// The six public inputs, allocated in attestation order (nothing per patient).
 pub struct PublicVars {
-    pub record_commitment: FrVar,
-    pub identity_commitment: FrVar,
+    pub identity_root: FrVar,
+    pub state_root: FrVar,
     pub query_hash: FrVar,
     pub challenge: FrVar,
-    pub scope: FrVar,
     pub nullifier: FrVar,
     pub answer: FrVar,
 }
@@ -39,15 +39,14 @@ pub struct PublicVars {
 impl PublicVars {
     pub fn alloc(cs: ConstraintSystemRef<Fr>, p: Option<&PublicInputs>) -> R<Self> {
         let xs = p.map(|p| p.to_field_elements());
-        let mut v =
-            (0..7).map(|i| FrVar::new_input(cs.clone(), || xs.map(|x| x[i]).ok_or_else(missing)));
-        let mut next = || v.next().expect("7 inputs");
+        let mut v = (0..NUM_PUBLIC_INPUTS)
+            .map(|i| FrVar::new_input(cs.clone(), || xs.map(|x| x[i]).ok_or_else(missing)));
+        let mut next = || v.next().expect("6 inputs");
         Ok(PublicVars {
-            record_commitment: next()?,
-            identity_commitment: next()?,
+            identity_root: next()?,
+            state_root: next()?,
             query_hash: next()?,
             challenge: next()?,
-            scope: next()?,
             nullifier: next()?,
             answer: next()?,
         })
@@ -208,7 +207,8 @@ impl QueryVars {
     }
 }
 
-/// Identity, nullifier, challenge binding, patient leaf / age, and the record commitment.
+/// Identity, challenge and nullifier, the anchored state, patient leaf / age, and the record
+/// commitment.
 pub struct Common {
     pub public: PublicVars,
     pub query: QueryVars,
@@ -224,15 +224,9 @@ impl Common {
         w: Option<&CommonWitness>,
     ) -> R<Self> {
         let public = PublicVars::alloc(cs.clone(), public)?;
-        // The challenge takes part in no other relation; squaring it puts it in a
-        // constraint so that its verifying-key coefficient is non-trivial and the proof is
-        // bound to it (otherwise any challenge would verify).
-        let _ = public.challenge.square()?;
-        let secret = FrVar::new_witness(cs.clone(), || {
-            w.map(|w| w.identity_secret).ok_or_else(missing)
-        })?;
-        poseidon_var(std::slice::from_ref(&secret))?.enforce_equal(&public.identity_commitment)?;
-        poseidon_var(&[secret, public.scope.clone()])?.enforce_equal(&public.nullifier)?;
+        let state_w = w.map(|w| &w.state);
+        // `challenge = H(scope, request)` binds the challenge (docs/state.md).
+        let idc = state::identity(cs.clone(), &public, state_w)?;
 
         let query = QueryVars::alloc(cs.clone(), w, &public.query_hash)?;
 
@@ -248,9 +242,10 @@ impl Common {
         let roots = (0..6)
             .map(|i| FrVar::new_witness(cs.clone(), || w.map(|w| w.roots[i]).ok_or_else(missing)))
             .collect::<R<Vec<_>>>()?;
-        let mut c_in = vec![public.identity_commitment.clone(), patient_leaf];
+        let mut c_in = vec![idc, patient_leaf];
         c_in.extend(roots.iter().cloned());
-        poseidon_var(&c_in)?.enforce_equal(&public.record_commitment)?;
+        let record_commitment = poseidon_var(&c_in)?;
+        state::anchored(cs.clone(), &public, state_w, &record_commitment)?;
         Ok(Common {
             public,
             query,

@@ -1,12 +1,14 @@
-//! The inclusion circuit (`exists-v2`): one record, opened by a depth-10 quaternary Merkle
+//! The inclusion circuit (`exists-v3`): one record, opened by a depth-10 quaternary Merkle
 //! path (2^20 leaves per kind).
 //!
-//! **Relation.** Public `(C, idc, qh, challenge, scope, nf, answer)`. The prover knows
-//! `secret, birth_date, gender, salt_p, roots[6]`, a compiled query `q`, one record and a path
-//! such that
-//! * `idc = H(secret)`, `nf = H(secret, scope)`;
+//! **Relation.** Public `(identity_root, state_root, qh, challenge, nf, answer)`. The prover
+//! knows an identity `(s, nk)`, `scope, request`, `birth_date, gender, salt_p, roots[6]`, the
+//! anchored state's paths (`state.rs`), a compiled query `q`, one record and a path such that
+//! * `idc = H(s, nk)` is in the identity tree, `challenge = H(scope, request)`,
+//!   `nf = H(nk, scope)`;
 //! * `qh = QueryHash(q)` and every field of `q` is in its range;
-//! * `C = H(idc, H(birth_date, gender, salt_p), roots[0..6])`;
+//! * `C = H(idc, H(birth_date, gender, salt_p), roots[0..6])` is the record commitment of an
+//!   anchored, unspent state note under `state_root` (`state.rs`);
 //! * if `q.kind != 0`: the record's leaf is on the path to `roots[q.kind - 1]`, the record's
 //!   kind is `q.kind`, it CERTAINLY satisfies every clause of `q` (a censored value lies
 //!   entirely inside the queried range), and the quantifier is `count >= 1` — so the record
@@ -18,12 +20,12 @@
 
 use crate::common::{bind_answer, Common, RecordVars};
 use crate::gadgets::{
-    merkle::{root_from_path, PathLevelVar},
+    merkle::{alloc_path, root_from_path},
     FrVar,
 };
 use crate::witness::{CommonWitness, PathWitness, RecordWitness};
 use ark_bn254::Fr;
-use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar};
+use ark_r1cs_std::{eq::EqGadget, fields::FieldVar};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use zkmed_core::attestation::PublicInputs;
 use zkmed_core::encoding::TREE_DEPTH;
@@ -40,29 +42,7 @@ impl ConstraintSynthesizer<Fr> for ExistsCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let c = Common::synthesize(cs.clone(), self.public.as_ref(), self.common.as_ref())?;
         let rec = RecordVars::synthesize(cs.clone(), self.record.as_ref(), &c.query)?;
-        let mut levels = Vec::with_capacity(TREE_DEPTH);
-        for l in 0..TREE_DEPTH {
-            let p = self.path.as_ref();
-            let pos = p.map(|p| p.positions[l]);
-            let b0 = Boolean::new_witness(cs.clone(), || {
-                pos.map(|x| x & 1 == 1)
-                    .ok_or(SynthesisError::AssignmentMissing)
-            })?;
-            let b1 = Boolean::new_witness(cs.clone(), || {
-                pos.map(|x| x & 2 == 2)
-                    .ok_or(SynthesisError::AssignmentMissing)
-            })?;
-            let sib = |i: usize| {
-                FrVar::new_witness(cs.clone(), || {
-                    p.map(|p| p.siblings[l][i])
-                        .ok_or(SynthesisError::AssignmentMissing)
-                })
-            };
-            levels.push(PathLevelVar {
-                pos: [b0, b1],
-                siblings: [sib(0)?, sib(1)?, sib(2)?],
-            });
-        }
+        let levels = alloc_path(cs.clone(), self.path.as_ref(), TREE_DEPTH)?;
         let root = root_from_path(&rec.leaf, &levels)?;
         let enabled = FrVar::from(c.query.has_records());
         let selected = c.query.select_root(&c.roots)?;

@@ -4,9 +4,9 @@
 //! the patient's identity, the verifier's challenge and the exact question, revealing only
 //! the answer.
 //!
-//! * [`exists::ExistsCircuit`] (`exists-v2`): one record by Merkle inclusion — proves "yes"
+//! * [`exists::ExistsCircuit`] (`exists-v3`): one record by Merkle inclusion — proves "yes"
 //!   to `exists` queries over 2^20 records per kind, and age clauses.
-//! * [`scan::ScanCircuit`] (`scan64-v2`, `scan512-v2`): all records of one kind — proves any
+//! * [`scan::ScanCircuit`] (`scan64-v3`, `scan512-v3`): all records of one kind — proves any
 //!   quantifier (`exists`, `none`, `count >= k`, `count <= k`) with either answer.
 //!
 #![doc = include_str!("../../docs/circuits.md")]
@@ -16,6 +16,7 @@ pub mod common;
 pub mod exists;
 pub mod gadgets;
 pub mod scan;
+pub mod state;
 pub mod witness;
 
 use ark_bn254::Fr;
@@ -36,9 +37,9 @@ impl CircuitId {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            CircuitId::Exists => "exists-v2",
-            CircuitId::Scan64 => "scan64-v2",
-            CircuitId::Scan512 => "scan512-v2",
+            CircuitId::Exists => "exists-v3",
+            CircuitId::Scan64 => "scan64-v3",
+            CircuitId::Scan512 => "scan512-v3",
         }
     }
 

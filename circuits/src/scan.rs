@@ -1,10 +1,11 @@
-//! The scan circuits (`scan64-v2`, `scan512-v2`): every record of one kind, so any quantifier
+//! The scan circuits (`scan64-v3`, `scan512-v3`): every record of one kind, so any quantifier
 //! and either answer can be proven.
 //!
-//! **Relation.** Public `(C, idc, qh, challenge, scope, nf, answer)`. With `N` the capacity,
-//! the prover knows the common witness (as in `exists`) and `N` slots
+//! **Relation.** Public `(identity_root, state_root, qh, challenge, nf, answer)`. With `N`
+//! the capacity, the prover knows the common witness (as in `exists`) and `N` slots
 //! `(present_i, sel_i, record_i)` such that
-//! * identity, nullifier, query hash and record commitment hold as in `exists`, `q.kind != 0`;
+//! * identity, challenge, nullifier, query hash and the anchored, unspent record commitment
+//!   hold as in `exists`, `q.kind != 0`;
 //! * the kind tree built from `leaf_i = present_i · H(record_i)` for `i < N` and empty (0)
 //!   leaves everywhere else is `roots[q.kind - 1]` — so the tree holds NO record outside the
 //!   first `N` slots, and every non-empty slot is opened (a real leaf is never 0, so a

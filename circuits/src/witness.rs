@@ -7,7 +7,8 @@ use zkmed_core::query::CompiledQuery;
 
 /// Witness shared by all circuits.
 pub struct CommonWitness {
-    pub identity_secret: Fr,
+    /// The identity, the request and the anchored state (docs/state.md).
+    pub state: StateWitness,
     pub birth_date: u32,
     pub gender: u8,
     pub patient_salt: Fr,
@@ -18,7 +19,6 @@ pub struct CommonWitness {
 
 impl Drop for CommonWitness {
     fn drop(&mut self) {
-        zeroize_fr(&mut self.identity_secret);
         zeroize_fr(&mut self.patient_salt);
     }
 }
@@ -26,9 +26,58 @@ impl Drop for CommonWitness {
 impl std::fmt::Debug for CommonWitness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CommonWitness")
-            .field("identity_secret", &"<redacted>")
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
+}
+
+/// The identity and where its state is anchored (docs/state.md, "The attestation circuit").
+#[derive(Clone)]
+pub struct StateWitness {
+    /// Identity secret `s` (replaced by recovery).
+    pub identity_secret: Fr,
+    /// Nullifier key `nk` (kept across recovery).
+    pub nullifier_key: Fr,
+    /// The claim scope; `challenge = H(scope, request)`.
+    pub scope: Fr,
+    /// The verifier's request value.
+    pub request: Fr,
+    /// Path of `idc = H(s, nk)` in the identity tree (binary, depth 20).
+    pub identity_path: BinaryPathWitness,
+    /// The state note's blinding: `L = H(R, H(rho, 0))`, state nullifier `H(rho, 1)`.
+    pub rho: Fr,
+    /// Path of the note in its issuer's note tree (4-ary, depth 10).
+    pub note_path: PathWitness,
+    /// Path of the issuer's note root in the issuers tree (binary, depth 10).
+    pub issuers_path: BinaryPathWitness,
+    /// Root of the spent-state set.
+    pub spent_root: Fr,
+    /// The low leaf `(value, next)` of the state nullifier in the spent set.
+    pub low_value: Fr,
+    pub low_next: Fr,
+    /// Path of the low leaf (4-ary, depth 12).
+    pub spent_path: PathWitness,
+}
+
+impl Drop for StateWitness {
+    fn drop(&mut self) {
+        zeroize_fr(&mut self.identity_secret);
+        zeroize_fr(&mut self.nullifier_key);
+        zeroize_fr(&mut self.rho);
+    }
+}
+
+impl std::fmt::Debug for StateWitness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateWitness(<redacted>)")
+    }
+}
+
+/// A binary Merkle path, leaf level first: `right[l]` = the node is the right child.
+#[derive(Clone, Debug, Default)]
+pub struct BinaryPathWitness {
+    pub siblings: Vec<Fr>,
+    pub right: Vec<bool>,
 }
 
 /// One encoded record (see docs/encoding.md). `aux = H(salt, end, source)` hides the salt.

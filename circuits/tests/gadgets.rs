@@ -13,7 +13,7 @@ use zkmed_circuits::common::{QueryVars, RecordVars};
 use zkmed_circuits::gadgets::merkle::{root_from_path, PathLevelVar};
 use zkmed_circuits::gadgets::FrVar;
 use zkmed_circuits::scan::tree_root_from_prefix;
-use zkmed_circuits::witness::{CommonWitness, RecordWitness};
+use zkmed_circuits::witness::{CommonWitness, RecordWitness, StateWitness};
 use zkmed_core::encoding::{Kind, Status, NO_STATUS, TREE_DEPTH};
 use zkmed_core::query::{CompiledQuery, Query};
 use zkmed_records::{Code, Comparator, EncodedRecord, KindTree, MerklePath, Record, TREE_CAPACITY};
@@ -155,7 +155,21 @@ fn hba1c(
 
 fn common_witness(cq: CompiledQuery) -> CommonWitness {
     CommonWitness {
-        identity_secret: Fr::from(11u64),
+        // The query gadgets read only the query; the state witness is not synthesized here.
+        state: StateWitness {
+            identity_secret: Fr::from(11u64),
+            nullifier_key: Fr::from(13u64),
+            scope: Fr::zero(),
+            request: Fr::zero(),
+            identity_path: Default::default(),
+            rho: Fr::zero(),
+            note_path: Default::default(),
+            issuers_path: Default::default(),
+            spent_root: Fr::zero(),
+            low_value: Fr::zero(),
+            low_next: Fr::zero(),
+            spent_path: Default::default(),
+        },
         birth_date: 700_000,
         gender: 1,
         patient_salt: Fr::from(12u64),

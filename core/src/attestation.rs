@@ -1,19 +1,21 @@
 //! The attestation format: versioned JSON (for people and web APIs) and a compact binary
 //! form (for storage and chain calldata). Both carry the circuit id, the SHA-256 of the
-//! verifying key the proof was made for, the seven public inputs and the Groth16 proof
+//! verifying key the proof was made for, the six public inputs and the Groth16 proof
 //! (arkworks canonical compressed encoding, 128 bytes).
 //!
 //! Public-input order (the circuits allocate them in this order):
-//! `[record_commitment, identity_commitment, query_hash, challenge, scope, nullifier, answer]`.
+//! `[identity_root, state_root, query_hash, challenge, nullifier, answer]` — nothing per
+//! patient (docs/state.md). Version 1 attestations carried the patient's identity and record
+//! commitments; they are refused with an error that says so.
 
 use crate::error::{CoreError, Result};
 use crate::field::{fr_from_be_bytes_canonical, fr_to_be_bytes, serde_fr, Fr};
 use ark_ff::{One, Zero};
 use serde::{Deserialize, Serialize};
 
-pub const ATTESTATION_VERSION: u32 = 1;
+pub const ATTESTATION_VERSION: u32 = 2;
 /// Number of Groth16 public inputs of every zkmed circuit.
-pub const NUM_PUBLIC_INPUTS: usize = 7;
+pub const NUM_PUBLIC_INPUTS: usize = 6;
 const MAGIC: &[u8; 4] = b"ZKMA";
 /// Largest accepted proof blob (a compressed BN254 Groth16 proof is 128 bytes).
 pub const MAX_PROOF_BYTES: usize = 512;
@@ -22,16 +24,18 @@ pub const MAX_PROOF_BYTES: usize = 512;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublicInputs {
+    /// A recent root of the identity tree (on chain).
     #[serde(with = "serde_fr")]
-    pub record_commitment: Fr,
+    pub identity_root: Fr,
+    /// A recent global state root `G = H(issuers_root, spent_root)` (on chain).
     #[serde(with = "serde_fr")]
-    pub identity_commitment: Fr,
+    pub state_root: Fr,
     #[serde(with = "serde_fr")]
     pub query_hash: Fr,
+    /// `H(scope, request)`: the verifier's request value and the claim scope.
     #[serde(with = "serde_fr")]
     pub challenge: Fr,
-    #[serde(with = "serde_fr")]
-    pub scope: Fr,
+    /// The scoped nullifier `H(nk, scope)`.
     #[serde(with = "serde_fr")]
     pub nullifier: Fr,
     /// The proven answer to the query.
@@ -42,11 +46,10 @@ impl PublicInputs {
     /// The public inputs as field elements, in circuit order.
     pub fn to_field_elements(&self) -> [Fr; NUM_PUBLIC_INPUTS] {
         [
-            self.record_commitment,
-            self.identity_commitment,
+            self.identity_root,
+            self.state_root,
             self.query_hash,
             self.challenge,
-            self.scope,
             self.nullifier,
             if self.answer { Fr::one() } else { Fr::zero() },
         ]
@@ -57,7 +60,7 @@ impl PublicInputs {
 #[serde(deny_unknown_fields)]
 pub struct Attestation {
     pub version: u32,
-    /// Circuit id, e.g. `exists-v2`.
+    /// Circuit id, e.g. `exists-v3`.
     pub circuit: String,
     /// Hex SHA-256 of the canonical (compressed) verifying key.
     pub key_hash: String,
@@ -74,6 +77,15 @@ impl Attestation {
     /// Parses JSON; rejects unknown versions, unknown fields, non-canonical field elements
     /// and malformed hex with a message naming the problem.
     pub fn from_json(bytes: &[u8]) -> Result<Attestation> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: Option<u32>,
+        }
+        if let Ok(Version { version: Some(v) }) = serde_json::from_slice::<Version>(bytes) {
+            if v != ATTESTATION_VERSION {
+                return Err(version_error(v));
+            }
+        }
         let a: Attestation = serde_json::from_slice(bytes)
             .map_err(|e| CoreError::Attestation(format!("malformed attestation JSON: {e}")))?;
         a.check()?;
@@ -82,10 +94,7 @@ impl Attestation {
 
     fn check(&self) -> Result<()> {
         if self.version != ATTESTATION_VERSION {
-            return Err(CoreError::Attestation(format!(
-                "unsupported attestation version {} (expected {ATTESTATION_VERSION})",
-                self.version
-            )));
+            return Err(version_error(self.version));
         }
         if self.circuit.is_empty()
             || self.circuit.len() > 64
@@ -120,13 +129,13 @@ impl Attestation {
     }
 
     /// Compact binary form:
-    /// `"ZKMA" | version u8 | id_len u8 | id | key_hash[32] | 7 × 32-byte big-endian inputs |
+    /// `"ZKMA" | version u8 | id_len u8 | id | key_hash[32] | 6 × 32-byte big-endian inputs |
     /// proof_len u16 BE | proof`.
     /// Fails (instead of writing a malformed blob) if the attestation's hex fields or version
     /// are invalid, e.g. after it was built or edited by hand.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         self.check()?;
-        let mut out = Vec::with_capacity(4 + 2 + self.circuit.len() + 32 + 32 * 7 + 2 + 128);
+        let mut out = Vec::with_capacity(4 + 2 + self.circuit.len() + 32 + 32 * NUM_PUBLIC_INPUTS + 2 + 128);
         out.extend_from_slice(MAGIC);
         out.push(self.version as u8);
         out.push(self.circuit.len() as u8);
@@ -152,6 +161,9 @@ impl Attestation {
             ));
         }
         let version = r.take(1)?[0] as u32;
+        if version != ATTESTATION_VERSION {
+            return Err(version_error(version));
+        }
         let id_len = r.take(1)?[0] as usize;
         let circuit = std::str::from_utf8(r.take(id_len)?)
             .map_err(|_| {
@@ -168,9 +180,9 @@ impl Attestation {
                 ))
             })?;
         }
-        let answer = if xs[6] == Fr::zero() {
+        let answer = if xs[5] == Fr::zero() {
             false
-        } else if xs[6] == Fr::one() {
+        } else if xs[5] == Fr::one() {
             true
         } else {
             return Err(CoreError::Attestation(
@@ -190,18 +202,32 @@ impl Attestation {
             circuit,
             key_hash,
             public: PublicInputs {
-                record_commitment: xs[0],
-                identity_commitment: xs[1],
+                identity_root: xs[0],
+                state_root: xs[1],
                 query_hash: xs[2],
                 challenge: xs[3],
-                scope: xs[4],
-                nullifier: xs[5],
+                nullifier: xs[4],
                 answer,
             },
             proof,
         };
         a.check()?;
         Ok(a)
+    }
+}
+
+fn version_error(v: u32) -> CoreError {
+    if v == 1 {
+        CoreError::Attestation(
+            "attestation format v1 is no longer accepted: it carried the patient's identity and \
+             record commitments, which linked every attestation of a patient; ask the patient \
+             for a v2 attestation (re-prove against the anchored state)"
+                .into(),
+        )
+    } else {
+        CoreError::Attestation(format!(
+            "unsupported attestation version {v} (expected {ATTESTATION_VERSION})"
+        ))
     }
 }
 
@@ -234,15 +260,14 @@ mod tests {
 
     fn sample() -> Attestation {
         Attestation {
-            version: 1,
-            circuit: "exists-v2".into(),
+            version: 2,
+            circuit: "exists-v3".into(),
             key_hash: hex::encode([7u8; 32]),
             public: PublicInputs {
-                record_commitment: Fr::from(1u64),
-                identity_commitment: Fr::from(2u64),
+                identity_root: Fr::from(1u64),
+                state_root: Fr::from(2u64),
                 query_hash: Fr::from(3u64),
                 challenge: Fr::from(4u64),
-                scope: Fr::from(5u64),
                 nullifier: Fr::from(6u64),
                 answer: true,
             },
@@ -277,7 +302,7 @@ mod tests {
             .to_string()
             .contains("modulus"));
         assert!(
-            Attestation::from_json(j.replace("\"version\": 1", "\"version\": 9").as_bytes())
+            Attestation::from_json(j.replace("\"version\": 2", "\"version\": 9").as_bytes())
                 .is_err()
         );
         assert!(Attestation::from_json(b"[]").is_err());
@@ -289,7 +314,7 @@ mod tests {
             .to_string()
             .contains("trailing"));
         let mut b = a.to_bytes().unwrap();
-        let answer_at = 4 + 2 + 9 + 32 + 6 * 32 + 31;
+        let answer_at = 4 + 2 + 9 + 32 + 5 * 32 + 31;
         b[answer_at] = 2;
         assert!(Attestation::from_bytes(&b)
             .unwrap_err()
@@ -305,5 +330,21 @@ mod tests {
         for cut in 0..b.len() {
             let _ = Attestation::from_bytes(&a.to_bytes().unwrap()[..cut]); // never panics
         }
+    }
+
+    /// A v1 attestation (seven inputs, the patient's commitments among them) is refused with
+    /// an error that says why, in both encodings.
+    #[test]
+    fn v1_attestations_are_refused_with_the_reason() {
+        let v1 = r#"{"version": 1, "circuit": "exists-v2", "key_hash": "00",
+            "public": {"record_commitment": "1", "identity_commitment": "2",
+            "query_hash": "3", "challenge": "4", "scope": "5", "nullifier": "6",
+            "answer": true}, "proof": "00"}"#;
+        let e = Attestation::from_json(v1.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("v1 is no longer accepted"), "{e}");
+        let mut b = sample().to_bytes().unwrap();
+        b[4] = 1;
+        let e = Attestation::from_bytes(&b).unwrap_err().to_string();
+        assert!(e.contains("v1 is no longer accepted"), "{e}");
     }
 }

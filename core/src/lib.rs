@@ -15,6 +15,7 @@ pub mod manifest;
 pub mod poseidon;
 pub mod predicates;
 pub mod query;
+pub mod roots;
 
 pub use error::{CoreError, Result};
 pub use field::Fr;

@@ -22,6 +22,10 @@ pub enum ProveError {
     BadKey { path: String, reason: String },
     #[error("the identity secret does not match the opening's identity commitment")]
     IdentityMismatch,
+    /// The anchored-state witness does not hold for this identity and opening (stale
+    /// paths, another record state, a spent state).
+    #[error("anchored state: {0}")]
+    State(String),
     #[error("constraint synthesis failed: {0}")]
     Synthesis(String),
     #[error("internal error: the proof for {0} did not verify against its own key")]

@@ -1,5 +1,7 @@
-//! The patient's identity secret. `identity_commitment = H(secret)` is what the soul-bound
-//! token holds; `nullifier(scope) = H(secret, scope)`.
+//! The patient's identity: the secret `s` and the nullifier key `nk` (docs/state.md).
+//! `identity_commitment = H(s, nk)` is what the soul-bound token holds and the identity tree's
+//! leaf; `nullifier(scope) = H(nk, scope)`. Recovery replaces `s` and keeps `nk`, so a claim
+//! spent before recovery stays spent.
 
 use crate::error::{ProveError, Result};
 use rand::{CryptoRng, RngCore};
@@ -10,36 +12,61 @@ use zkmed_core::field::{fr_to_dec, parse_fr, Fr};
 use zkmed_core::poseidon::{poseidon, zeroize_fr};
 
 /// A secret; zeroized on drop; `Debug` prints no digits.
-pub struct IdentitySecret(Fr);
+pub struct IdentitySecret {
+    secret: Fr,
+    nullifier_key: Fr,
+}
+
+const IDENTITY_FILE_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IdentityFile {
     version: u32,
     secret: String,
+    #[serde(default)]
+    nullifier_key: String,
     commitment: String,
 }
 
 impl IdentitySecret {
     /// 248 random bits.
     pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
-        IdentitySecret(zkmed_records::opening::random_salt(rng))
+        IdentitySecret {
+            secret: zkmed_records::opening::random_salt(rng),
+            nullifier_key: zkmed_records::opening::random_salt(rng),
+        }
     }
 
-    pub fn from_fr(x: Fr) -> Self {
-        IdentitySecret(x)
+    pub fn from_parts(secret: Fr, nullifier_key: Fr) -> Self {
+        IdentitySecret {
+            secret,
+            nullifier_key,
+        }
     }
 
-    pub fn expose(&self) -> Fr {
-        self.0
+    /// Recovery: a fresh secret, the same nullifier key.
+    pub fn recovered<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Self {
+        IdentitySecret {
+            secret: zkmed_records::opening::random_salt(rng),
+            nullifier_key: self.nullifier_key,
+        }
+    }
+
+    pub fn secret(&self) -> Fr {
+        self.secret
+    }
+
+    pub fn nullifier_key(&self) -> Fr {
+        self.nullifier_key
     }
 
     pub fn commitment(&self) -> Fr {
-        poseidon(&[self.0]).expect("1 input")
+        poseidon(&[self.secret, self.nullifier_key]).expect("2 inputs")
     }
 
     pub fn nullifier(&self, scope: Fr) -> Fr {
-        poseidon(&[self.0, scope]).expect("2 inputs")
+        poseidon(&[self.nullifier_key, scope]).expect("2 inputs")
     }
 
     /// Writes `{version, secret, commitment}` (mode 0600 on Unix), refusing to overwrite.
@@ -55,8 +82,9 @@ impl IdentitySecret {
         }
         let body = Zeroizing::new(
             serde_json::to_string_pretty(&IdentityFile {
-                version: 1,
-                secret: fr_to_dec(&self.0),
+                version: IDENTITY_FILE_VERSION,
+                secret: fr_to_dec(&self.secret),
+                nullifier_key: fr_to_dec(&self.nullifier_key),
                 commitment: fr_to_dec(&self.commitment()),
             })
             .map_err(|e| err(e.to_string()))?,
@@ -82,10 +110,21 @@ impl IdentitySecret {
         let f: IdentityFile = serde_json::from_slice(&bytes)
             .map_err(|e| err(format!("malformed identity file: {e}")))?;
         let secret = Zeroizing::new(f.secret);
-        if f.version != 1 {
+        let nk = Zeroizing::new(f.nullifier_key);
+        if f.version == 1 {
+            return Err(err(
+                "identity file version 1 (commitment H(secret), no nullifier key) is no longer \
+                 supported: create a new identity with `zkmed identity new`"
+                    .into(),
+            ));
+        }
+        if f.version != IDENTITY_FILE_VERSION {
             return Err(err(format!("unsupported version {}", f.version)));
         }
-        let id = IdentitySecret(parse_fr(&secret).map_err(|e| err(e.to_string()))?);
+        let id = IdentitySecret {
+            secret: parse_fr(&secret).map_err(|e| err(e.to_string()))?,
+            nullifier_key: parse_fr(&nk).map_err(|e| err(e.to_string()))?,
+        };
         if fr_to_dec(&id.commitment()) != f.commitment {
             return Err(err(
                 "commitment does not match the secret (corrupted file?)".into(),
@@ -97,7 +136,8 @@ impl IdentitySecret {
 
 impl Drop for IdentitySecret {
     fn drop(&mut self) {
-        zeroize_fr(&mut self.0);
+        zeroize_fr(&mut self.secret);
+        zeroize_fr(&mut self.nullifier_key);
     }
 }
 

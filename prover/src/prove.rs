@@ -16,12 +16,15 @@ use ark_snark::SNARK;
 use rand::{CryptoRng, RngCore};
 use zkmed_circuits::exists::ExistsCircuit;
 use zkmed_circuits::scan::ScanCircuit;
-use zkmed_circuits::witness::{CommonWitness, PathWitness, RecordWitness};
+use zkmed_circuits::witness::{
+    BinaryPathWitness, CommonWitness, PathWitness, RecordWitness, StateWitness,
+};
 use zkmed_circuits::{AnyCircuit, CircuitId};
 use zkmed_core::attestation::{Attestation, PublicInputs, ATTESTATION_VERSION};
 use zkmed_core::encoding::{encode_date, Kind, DATE_BITS, TREE_DEPTH};
 use zkmed_core::query::{CompiledQuery, Query, OP_AT_LEAST, OP_AT_MOST};
 use zkmed_records::{EncodedRecord, Opening};
+use zkmed_state::{AnchoredState, MerklePath};
 
 /// The query's verdict on one record: native twin of the circuits' per-record evaluation
 /// (`zkmed_circuits::common::RecordVars`), used to pick the circuit, the answer and the
@@ -237,8 +240,11 @@ fn plan_encoded(
 pub struct ProveRequest<'a> {
     pub opening: &'a Opening,
     pub identity: &'a IdentitySecret,
+    /// Where the opening's record state is anchored: the note's blinding and the paths.
+    pub state: &'a AnchoredState,
     pub query: &'a Query,
-    pub challenge: Fr,
+    /// The verifier's request value; the public challenge is `H(scope, request)`.
+    pub request: Fr,
     pub scope: Fr,
 }
 
@@ -264,21 +270,24 @@ pub fn prove<R: RngCore + CryptoRng>(
     let k = keys.get(plan.circuit)?;
     let trees = req.opening.trees()?;
     let roots: [Fr; 6] = std::array::from_fn(|i| trees[i].root());
+    let record_commitment = zkmed_records::record_commitment(
+        req.opening.identity_commitment,
+        req.opening.patient_leaf()?,
+        &roots,
+    );
+    let st = req.state;
+    st.check(req.opening.identity_commitment, record_commitment)
+        .map_err(|e| ProveError::State(e.to_string()))?;
     let public = PublicInputs {
-        record_commitment: zkmed_records::record_commitment(
-            req.opening.identity_commitment,
-            req.opening.patient_leaf()?,
-            &roots,
-        ),
-        identity_commitment: req.opening.identity_commitment,
+        identity_root: st.identity_root,
+        state_root: st.state_root,
         query_hash: cq.hash(),
-        challenge: req.challenge,
-        scope: req.scope,
+        challenge: zkmed_state::note::challenge(req.scope, req.request),
         nullifier: req.identity.nullifier(req.scope),
         answer: plan.answer,
     };
     let common = CommonWitness {
-        identity_secret: req.identity.expose(),
+        state: state_witness(req.identity, st, req.scope, req.request),
         birth_date: encode_date(req.opening.patient.birth_date)?,
         gender: req.opening.patient.gender.id(),
         patient_salt: req.opening.patient_salt,
@@ -400,6 +409,46 @@ fn groth16_prove<R: RngCore + CryptoRng>(
         &full,
     )
     .map_err(|e| ProveError::Synthesis(e.to_string()))
+}
+
+fn quaternary(p: &MerklePath) -> PathWitness {
+    PathWitness {
+        siblings: p
+            .siblings
+            .iter()
+            .map(|s| [s[0], s[1], s[2]])
+            .collect(),
+        positions: (0..p.shape.depth).map(|l| p.position(l) as u8).collect(),
+    }
+}
+
+fn binary(p: &MerklePath) -> BinaryPathWitness {
+    BinaryPathWitness {
+        siblings: p.siblings.iter().map(|s| s[0]).collect(),
+        right: (0..p.shape.depth).map(|l| p.position(l) == 1).collect(),
+    }
+}
+
+fn state_witness(
+    identity: &IdentitySecret,
+    st: &AnchoredState,
+    scope: Fr,
+    request: Fr,
+) -> StateWitness {
+    StateWitness {
+        identity_secret: identity.secret(),
+        nullifier_key: identity.nullifier_key(),
+        scope,
+        request,
+        identity_path: binary(&st.identity_path),
+        rho: st.rho,
+        note_path: quaternary(&st.note_path),
+        issuers_path: binary(&st.issuers_path),
+        spent_root: st.spent_root,
+        low_value: st.non_membership.low_value,
+        low_next: st.non_membership.low_next,
+        spent_path: quaternary(&st.non_membership.path),
+    }
 }
 
 fn to_witness(e: &EncodedRecord) -> RecordWitness {

@@ -1,5 +1,5 @@
 //! A frozen test vector in `tests/vectors/` (workspace root): a verifying key for
-//! `exists-v2` from a fixed-seed setup, an attestation made with it (JSON and binary), the
+//! `exists-v3` from a fixed-seed setup, an attestation made with it (JSON and binary), the
 //! query it answers, the verifier's challenge and the anchored commitments.
 //!
 //! By default this test only LOADS the committed files, with full validation, and checks that
@@ -148,8 +148,8 @@ fn regenerate() {
     });
     let files: Vec<(&str, Vec<u8>)> = vec![
         (
-            "exists-v2.vk",
-            std::fs::read(tmp.path().join("exists-v2.vk")).unwrap(),
+            "exists-v3.vk",
+            std::fs::read(tmp.path().join("exists-v3.vk")).unwrap(),
         ),
         (
             "attestation.json",
@@ -201,9 +201,9 @@ fn load() -> Vector {
             regenerate();
         }
     });
-    let vk = read("exists-v2.vk");
+    let vk = read("exists-v3.vk");
     // Full validation: on the curve, in the subgroup, canonical, 7 public inputs.
-    let key = VerifierKey::from_bytes("exists-v2", &vk).unwrap();
+    let key = VerifierKey::from_bytes("exists-v3", &vk).unwrap();
     assert_eq!(key.to_bytes(), vk, "canonical encoding");
     let mut keys = KeySet::new();
     keys.insert(key.clone());
@@ -241,8 +241,8 @@ fn frozen_vector_still_verifies() {
         Attestation::from_json(v.bin.to_json().as_bytes()).unwrap(),
         v.json
     );
-    assert_eq!(v.json.circuit, "exists-v2");
-    assert_eq!(v.json.key_hash, sha256_hex(&read("exists-v2.vk")));
+    assert_eq!(v.json.circuit, "exists-v3");
+    assert_eq!(v.json.key_hash, sha256_hex(&read("exists-v3.vk")));
     assert_eq!(v.json.key_hash, v.key.key_hash());
     assert!(v.json.public.answer, "the vector proves a yes");
     assert_eq!(v.json.public.scope, Fr::from(VECTOR_SCOPE));

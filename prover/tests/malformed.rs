@@ -293,10 +293,10 @@ fn an_identity_that_does_not_match_the_opening_is_refused() {
     assert!(IdentitySecret::load(&tmp.path().join("missing.json")).is_err());
 }
 
-/// A copy of the exists-v2 keys of the shared test key directory.
+/// A copy of the exists-v3 keys of the shared test key directory.
 fn copy_exists_keys(to: &Path) {
     let src = keys(&[CircuitId::Exists]);
-    let entry = src.manifest().get("exists-v2").unwrap().clone();
+    let entry = src.manifest().get("exists-v3").unwrap().clone();
     for f in [&entry.pk.file, &entry.vk.file] {
         std::fs::copy(src.dir().join(f), to.join(f)).unwrap();
     }
@@ -333,7 +333,7 @@ fn tampered_or_inconsistent_key_files_are_refused_with_the_file_named() {
     drop(ks);
 
     // One byte of the proving key flipped.
-    let pk = d.join("exists-v2.pk");
+    let pk = d.join("exists-v3.pk");
     let original = std::fs::read(&pk).unwrap();
     let mut bytes = original.clone();
     let mid = bytes.len() / 2;
@@ -341,23 +341,23 @@ fn tampered_or_inconsistent_key_files_are_refused_with_the_file_named() {
     std::fs::write(&pk, &bytes).unwrap();
     expect_key_error(
         d,
-        &["exists-v2.pk", "SHA-256", "does not match the manifest"],
+        &["exists-v3.pk", "SHA-256", "does not match the manifest"],
     );
     // Truncated.
     std::fs::write(&pk, &original[..original.len() - 1]).unwrap();
-    expect_key_error(d, &["exists-v2.pk", "does not match the manifest"]);
+    expect_key_error(d, &["exists-v3.pk", "does not match the manifest"]);
     // Missing.
     std::fs::remove_file(&pk).unwrap();
-    expect_key_error(d, &["exists-v2.pk"]);
+    expect_key_error(d, &["exists-v3.pk"]);
     std::fs::write(&pk, &original).unwrap();
 
     // The verifying key tampered.
-    let vk = d.join("exists-v2.vk");
+    let vk = d.join("exists-v3.vk");
     let vk_original = std::fs::read(&vk).unwrap();
     let mut v = vk_original.clone();
     v[10] ^= 1;
     std::fs::write(&vk, &v).unwrap();
-    expect_key_error(d, &["exists-v2.vk", "does not match the manifest"]);
+    expect_key_error(d, &["exists-v3.vk", "does not match the manifest"]);
     std::fs::write(&vk, &vk_original).unwrap();
 
     // A manifest made for another circuit shape or version.
@@ -365,14 +365,14 @@ fn tampered_or_inconsistent_key_files_are_refused_with_the_file_named() {
     let mut m = m0.clone();
     m.circuits[0].constraints += 1;
     m.save(d).unwrap();
-    expect_key_error(d, &["exists-v2.pk", "constraints"]);
+    expect_key_error(d, &["exists-v3.pk", "constraints"]);
     let mut m = m0.clone();
     m.circuits[0].version = 2;
     m.save(d).unwrap();
-    expect_key_error(d, &["exists-v2.pk", "circuit version 2"]);
+    expect_key_error(d, &["exists-v3.pk", "circuit version 2"]);
     // A manifest that points outside the directory.
     let mut m = m0.clone();
-    m.circuits[0].pk.file = "../exists-v2.pk".into();
+    m.circuits[0].pk.file = "../exists-v3.pk".into();
     m.save(d).unwrap();
     let e = KeyStore::open(d).err().expect("refused").to_string();
     assert!(e.contains("plain file name"), "{e}");
@@ -413,7 +413,7 @@ fn a_missing_key_dir_or_key_is_a_clear_error() {
     copy_exists_keys(d.path());
     let ks = KeyStore::open(d.path()).unwrap();
     assert!(
-        matches!(ks.get(CircuitId::Scan64), Err(ProveError::MissingKey(id)) if id == "scan64-v2")
+        matches!(ks.get(CircuitId::Scan64), Err(ProveError::MissingKey(id)) if id == "scan64-v3")
     );
 }
 
@@ -432,10 +432,10 @@ fn a_scan_query_without_scan_keys_names_the_missing_key() {
         .opening
         .records_of(zkmed_core::encoding::Kind::Procedure)
         .len();
-    assert!(n <= 64, "fits scan64-v2");
+    assert!(n <= 64, "fits scan64-v3");
     match prove_query(&ks, &p, &none, Fr::from(1u64), 1) {
-        Err(ProveError::MissingKey(id)) => assert_eq!(id, "scan64-v2"),
-        Err(e) => panic!("expected MissingKey(\"scan64-v2\") for {n} records, got: {e}"),
+        Err(ProveError::MissingKey(id)) => assert_eq!(id, "scan64-v3"),
+        Err(e) => panic!("expected MissingKey(\"scan64-v3\") for {n} records, got: {e}"),
         Ok(_) => panic!("proven without a scan key"),
     }
 }

@@ -54,9 +54,9 @@ struct World {
     set: KeySet,
     jonathan: Patient,
     alejandro: Patient,
-    /// Jonathan, has-organ-transplant: true, by inclusion (exists-v2).
+    /// Jonathan, has-organ-transplant: true, by inclusion (exists-v3).
     transplant: Attestation,
-    /// Jonathan, no-chronic-conditions: false, by scan (scan64-v2).
+    /// Jonathan, no-chronic-conditions: false, by scan (scan64-v3).
     chronic: Attestation,
 }
 
@@ -189,7 +189,7 @@ fn tampered_proof_bytes_are_rejected() {
     swapped.circuit = w.transplant.circuit.clone();
     swapped.key_hash = w.transplant.key_hash.clone();
     assert!(matches!(
-        verify_statement_unbound(w.set.get("exists-v2").unwrap(), &swapped),
+        verify_statement_unbound(w.set.get("exists-v3").unwrap(), &swapped),
         Err(VerifyError::InvalidProof { .. })
     ));
 }
@@ -353,10 +353,10 @@ fn another_identity_query_or_challenge_is_rejected() {
 fn a_proof_under_another_circuit_id_is_rejected() {
     let w = world();
     for (name, att, q) in cases() {
-        let other = if att.circuit == "exists-v2" {
-            "scan64-v2"
+        let other = if att.circuit == "exists-v3" {
+            "scan64-v3"
         } else {
-            "exists-v2"
+            "exists-v3"
         };
         let mut t = att.clone();
         t.circuit = other.into();

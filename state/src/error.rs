@@ -13,6 +13,10 @@ pub enum StateError {
     Spent,
     #[error("a nullifier of 0 is not a nullifier")]
     ZeroNullifier,
+    #[error("not anchored: {0}")]
+    NotAnchored(String),
+    #[error("{0}")]
+    Refused(String),
     #[error("Poseidon: {0}")]
     Hash(String),
 }

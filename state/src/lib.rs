@@ -8,12 +8,16 @@
 #![doc = include_str!("../../docs/state.md")]
 #![forbid(unsafe_code)]
 
+pub mod anchored;
 pub mod error;
 pub mod indexed;
+pub mod local;
 pub mod note;
 pub mod tree;
 
+pub use anchored::AnchoredState;
 pub use error::{Result, StateError};
+pub use local::LocalState;
 pub use indexed::{IndexedTree, NonMembership, SPENT_SHAPE};
 pub use tree::{MerklePath, MerkleTree, Shape};
 

@@ -17,7 +17,7 @@
 
 use crate::error::VerifyError;
 use crate::keys::{KeySet, VerifierKey};
-use crate::source::CommitmentSource;
+use crate::source::RootPolicy;
 use crate::verify::{check_bindings, decode_proof, pairing_check, ExpectedQuery};
 use ark_bn254::{Bn254, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
@@ -92,7 +92,7 @@ struct Ready<'k> {
 pub fn verify_batch<R: RngCore + CryptoRng + ?Sized>(
     keys: &KeySet,
     items: &[BatchItem<'_>],
-    source: &dyn CommitmentSource,
+    roots: &RootPolicy<'_>,
     rng: &mut R,
 ) -> Result<(), BatchError> {
     // The query hash once per distinct query (batches usually ask one question many times).
@@ -139,7 +139,7 @@ pub fn verify_batch<R: RngCore + CryptoRng + ?Sized>(
                 it.attestation,
                 expected,
                 &it.expected_challenge,
-                source,
+                roots,
             )
             .and_then(|key| {
                 Ok(Ready {

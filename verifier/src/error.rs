@@ -1,6 +1,6 @@
 //! The one error type of the verifier. Every variant says which check failed and why.
 
-use crate::source::SourceError;
+use crate::source::RootError;
 use zkmed_core::{CoreError, Fr};
 
 /// Why an attestation (or a verifying key) was rejected.
@@ -43,8 +43,8 @@ pub enum VerifyError {
 
     // The cause is in the message, so it is not also a `source()`: error chains never
     // repeat a message ("X: X").
-    #[error("record commitment rejected: {0}")]
-    Commitment(SourceError),
+    #[error("root rejected: {0}")]
+    Root(RootError),
 
     #[error("malformed proof: {0}")]
     MalformedProof(String),
@@ -62,8 +62,8 @@ pub enum VerifyError {
     DuplicateKey(String),
 }
 
-impl From<SourceError> for VerifyError {
-    fn from(e: SourceError) -> Self {
-        VerifyError::Commitment(e)
+impl From<RootError> for VerifyError {
+    fn from(e: RootError) -> Self {
+        VerifyError::Root(e)
     }
 }

@@ -136,7 +136,7 @@ impl VerifierKey {
         })
     }
 
-    /// The circuit id this key verifies (e.g. `exists-v2`).
+    /// The circuit id this key verifies (e.g. `exists-v3`).
     pub fn id(&self) -> &str {
         &self.id
     }

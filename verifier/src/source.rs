@@ -1,346 +1,223 @@
-//! Where the verifier learns which record commitment is anchored for a patient identity.
+//! Where the verifier learns whether an attestation's roots are anchored, and how recent
+//! they are (docs/state.md, "Verifying with a window").
 //!
-//! A proof shows a statement about the records behind `record_commitment`; it is only worth
-//! something if that commitment is the one the data holder anchored for this identity. The
-//! [`CommitmentSource`] trait is that lookup; [`InMemoryCommitments`] is a simple in-process
-//! implementation (tests, single-node deployments); a chain-backed implementation with
-//! freshness policies can implement the same trait.
+//! An attestation names two public roots: the identity tree's and the global state root.
+//! A [`RootSource`] (the chain's contracts in `zkmed-chain`; `zkmed-state`'s in-memory model
+//! in tests and demos) says whether each is the current root, a superseded one (and since
+//! when), refused outright (a state root from before an issuer's suspension) or unknown. A
+//! [`RootPolicy`] pairs a source with a [`Window`]: a root is accepted if it is current, or
+//! was superseded at most `window` seconds ago. [`Window::CurrentOnly`] is the "current roots
+//! only" mode: complete as of now (a correction, recovery or revocation takes effect at once)
+//! at the price of re-proving whenever a batch lands.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+pub use zkmed_core::roots::{RootSource, RootSourceError, RootStatus};
 use zkmed_core::Fr;
 
-/// Why a commitment source rejected `(identity_commitment, record_commitment)`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SourceError {
-    #[error("no record commitment is anchored for identity commitment {identity}")]
-    UnknownIdentity { identity: Fr },
+/// The default window: one hour.
+pub const DEFAULT_WINDOW_S: u64 = 3_600;
 
-    #[error(
-        "record commitment {presented} is not the current anchor for identity commitment \
-         {identity} (current: {current}); it {}",
-        if *.superseded { "was superseded by a later correction" } else { "was never anchored for this identity" }
-    )]
-    NotCurrent {
-        identity: Fr,
-        presented: Fr,
-        current: Fr,
-        /// True if `presented` is an older anchor of this identity (a superseded version).
-        superseded: bool,
-    },
-
-    #[error(
-        "record commitment {presented} was never anchored for identity commitment {identity} \
-         ({history_len} anchors on record)"
-    )]
-    NotInHistory {
-        identity: Fr,
-        presented: Fr,
-        history_len: usize,
-    },
-
-    #[error(
-        "record commitment {presented} is not the one the verifier expects for this \
-         identity ({expected})"
-    )]
-    NotExpected { presented: Fr, expected: Fr },
-
-    /// The backing store could not be consulted (network, chain node, database, ...).
-    #[error("commitment source unavailable: {0}")]
-    Unavailable(String),
-
-    /// A source-specific policy refused the commitment (e.g. an anchor that is too old).
-    #[error("commitment refused by policy: {0}")]
-    Policy(String),
+/// Which past roots a verifier accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// Only the current roots.
+    CurrentOnly,
+    /// A root current at some moment in the last `seconds`.
+    Within { seconds: u64 },
 }
 
-/// Answers "is this record commitment acceptable for this identity, right now?".
-///
-/// Object-safe and `Send + Sync`, so a verifier service can share one `&dyn
-/// CommitmentSource` (or `Arc<dyn CommitmentSource>`) across threads.
-pub trait CommitmentSource: Send + Sync {
-    /// `Ok(())` if `record_commitment` is acceptable for `identity_commitment`.
-    fn check_commitment(
-        &self,
-        identity_commitment: &Fr,
-        record_commitment: &Fr,
-    ) -> Result<(), SourceError>;
+impl Default for Window {
+    fn default() -> Self {
+        Window::Within {
+            seconds: DEFAULT_WINDOW_S,
+        }
+    }
+}
 
-    /// Where this source's commitments come from and which anchors it accepts, for
-    /// verification reports ([`crate::VerifyReport`]). Must not do I/O. The default says
-    /// nothing beyond "some other store"; sources should override it.
-    fn describe(&self) -> SourceInfo {
-        SourceInfo {
-            origin: Origin::Store("unspecified commitment source".into()),
-            freshness: None,
+impl Window {
+    /// `0` = current roots only.
+    pub fn from_seconds(s: u64) -> Window {
+        if s == 0 {
+            Window::CurrentOnly
+        } else {
+            Window::Within { seconds: s }
         }
     }
 
-    /// [`check_commitment`](Self::check_commitment), saying what was accepted (e.g. the
-    /// identity token on chain). The default knows only the accepted root.
-    fn accept(
-        &self,
-        identity_commitment: &Fr,
-        record_commitment: &Fr,
-    ) -> Result<Accepted, SourceError> {
-        self.check_commitment(identity_commitment, record_commitment)
-            .map(|()| Accepted {
-                token: None,
-                root: *record_commitment,
-            })
+    pub fn seconds(self) -> u64 {
+        match self {
+            Window::CurrentOnly => 0,
+            Window::Within { seconds } => seconds,
+        }
     }
 }
 
-/// Where a [`CommitmentSource`]'s record commitments come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// The verifier's caller named the commitment it expects (e.g. from the issuer).
-    Caller,
-    /// The on-chain registries; `chain` names which (`embedded`, or a node's
-    /// `scheme://host:port`).
-    Chain { chain: String },
-    /// Another store (in-memory anchors, a database, ...).
-    Store(String),
-}
-
-/// Which anchors of an identity a source accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FreshnessRule {
-    /// Only the identity's current anchor.
-    CurrentOnly,
-    /// An anchor that was current at some moment in the last `seconds`.
-    Within { seconds: u64 },
-    /// Any anchor ever made for the identity (audits of past decisions).
-    AnyInHistory,
-    /// The commitment is the caller's: the verifier did not judge how current it is.
-    CallersChoice,
-}
-
-impl std::fmt::Display for FreshnessRule {
+impl std::fmt::Display for Window {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            FreshnessRule::CurrentOnly => f.write_str("current root only"),
-            FreshnessRule::Within { seconds } => {
-                write!(f, "a root current at some moment in the last {seconds} s")
-            }
-            FreshnessRule::AnyInHistory => f.write_str("any root ever anchored (audit)"),
-            FreshnessRule::CallersChoice => {
-                f.write_str("not judged: the caller vouches for its commitment")
+            Window::CurrentOnly => f.write_str("current roots only"),
+            Window::Within { seconds } => {
+                write!(f, "roots current at some moment in the last {seconds} s")
             }
         }
     }
 }
 
-/// What a source says about itself ([`CommitmentSource::describe`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceInfo {
-    pub origin: Origin,
-    /// `None`: the source does not say.
-    pub freshness: Option<FreshnessRule>,
-}
-
-/// What a source accepted ([`CommitmentSource::accept`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Accepted {
-    /// The identity token holding the identity commitment, where the source has tokens
-    /// (the chain's, as a decimal id).
-    pub token: Option<String>,
-    /// The anchored record commitment that matched.
-    pub root: Fr,
-}
-
-/// The record commitment the verifier's caller expects (e.g. given by the issuer out of
-/// band): accepts exactly that one, for the attestation's identity.
+/// Which root of an attestation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CallerCommitment(pub Fr);
+pub enum Which {
+    Identity,
+    State,
+}
 
-impl CommitmentSource for CallerCommitment {
-    fn check_commitment(&self, _identity: &Fr, record_commitment: &Fr) -> Result<(), SourceError> {
-        if *record_commitment == self.0 {
-            Ok(())
-        } else {
-            Err(SourceError::NotExpected {
-                presented: *record_commitment,
-                expected: self.0,
-            })
-        }
-    }
-
-    fn describe(&self) -> SourceInfo {
-        SourceInfo {
-            origin: Origin::Caller,
-            freshness: Some(FreshnessRule::CallersChoice),
+impl Which {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Which::Identity => "identity",
+            Which::State => "state",
         }
     }
 }
 
-impl<T: CommitmentSource + ?Sized> CommitmentSource for &T {
-    fn check_commitment(
-        &self,
-        identity_commitment: &Fr,
-        record_commitment: &Fr,
-    ) -> Result<(), SourceError> {
-        (**self).check_commitment(identity_commitment, record_commitment)
-    }
-    fn describe(&self) -> SourceInfo {
-        (**self).describe()
-    }
-    fn accept(
-        &self,
-        identity_commitment: &Fr,
-        record_commitment: &Fr,
-    ) -> Result<Accepted, SourceError> {
-        (**self).accept(identity_commitment, record_commitment)
+impl std::fmt::Display for Which {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
-impl<T: CommitmentSource + ?Sized> CommitmentSource for Box<T> {
-    fn check_commitment(
-        &self,
-        identity_commitment: &Fr,
-        record_commitment: &Fr,
-    ) -> Result<(), SourceError> {
-        (**self).check_commitment(identity_commitment, record_commitment)
-    }
-    fn describe(&self) -> SourceInfo {
-        (**self).describe()
-    }
-    fn accept(
-        &self,
-        identity_commitment: &Fr,
-        record_commitment: &Fr,
-    ) -> Result<Accepted, SourceError> {
-        (**self).accept(identity_commitment, record_commitment)
-    }
+/// Why a root was not accepted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RootError {
+    #[error("{which} root {root} is unknown to the root source (never anchored here)")]
+    Unknown { which: Which, root: Fr },
+    #[error(
+        "{which} root {root} was superseded {ago_s} s ago, outside the window ({window}); \
+         ask for an attestation against a recent root"
+    )]
+    Expired {
+        which: Which,
+        root: Fr,
+        ago_s: u64,
+        window: Window,
+    },
+    #[error("{which} root {root} is refused: {reason}")]
+    Refused {
+        which: Which,
+        root: Fr,
+        reason: String,
+    },
+    #[error(transparent)]
+    Unavailable(#[from] RootSourceError),
 }
 
-impl<T: CommitmentSource + ?Sized> CommitmentSource for Arc<T> {
-    fn check_commitment(
-        &self,
-        identity_commitment: &Fr,
-        record_commitment: &Fr,
-    ) -> Result<(), SourceError> {
-        (**self).check_commitment(identity_commitment, record_commitment)
-    }
-    fn describe(&self) -> SourceInfo {
-        (**self).describe()
-    }
-    fn accept(
-        &self,
-        identity_commitment: &Fr,
-        record_commitment: &Fr,
-    ) -> Result<Accepted, SourceError> {
-        (**self).accept(identity_commitment, record_commitment)
-    }
+/// A root the verifier accepted, and how recent it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsedRoot {
+    pub which: Which,
+    pub root: Fr,
+    pub status: RootStatus,
 }
 
-/// Which anchors of an identity [`InMemoryCommitments`] accepts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Policy {
-    /// Only the latest anchor (the default): a record set that was later corrected no
-    /// longer counts.
-    #[default]
-    CurrentOnly,
-    /// Any anchor ever made for the identity. For audits of past decisions only.
-    AnyInHistory,
+/// The two roots an accepted attestation was checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedRoots {
+    pub identity: UsedRoot,
+    pub state: UsedRoot,
 }
 
-/// In-memory anchors: for every identity commitment, the history of its record commitments
-/// (oldest first). Anchoring is append-only: a correction is a new anchor and the old ones
-/// stay in the history.
-#[derive(Clone, Debug, Default)]
-pub struct InMemoryCommitments {
-    history: HashMap<Fr, Vec<Fr>>,
-    policy: Policy,
+/// A root source and the window a verifier accepts.
+#[derive(Clone, Copy)]
+pub struct RootPolicy<'a> {
+    pub source: &'a dyn RootSource,
+    pub window: Window,
 }
 
-impl InMemoryCommitments {
-    /// An empty store with the default policy ([`Policy::CurrentOnly`]).
-    pub fn new() -> InMemoryCommitments {
-        InMemoryCommitments::default()
-    }
-
-    pub fn with_policy(policy: Policy) -> InMemoryCommitments {
-        InMemoryCommitments {
-            history: HashMap::new(),
-            policy,
+impl<'a> RootPolicy<'a> {
+    /// The default window (one hour).
+    pub fn new(source: &'a dyn RootSource) -> RootPolicy<'a> {
+        RootPolicy {
+            source,
+            window: Window::default(),
         }
     }
 
-    pub fn policy(&self) -> Policy {
-        self.policy
-    }
-
-    pub fn set_policy(&mut self, policy: Policy) {
-        self.policy = policy;
-    }
-
-    /// Anchors `record_commitment` as the current one for `identity_commitment` (a first
-    /// anchor or a correction). Re-anchoring the current commitment is a no-op.
-    pub fn anchor(&mut self, identity_commitment: Fr, record_commitment: Fr) {
-        let h = self.history.entry(identity_commitment).or_default();
-        if h.last() != Some(&record_commitment) {
-            h.push(record_commitment);
+    pub fn current_only(source: &'a dyn RootSource) -> RootPolicy<'a> {
+        RootPolicy {
+            source,
+            window: Window::CurrentOnly,
         }
     }
 
-    /// The current (latest) anchor of an identity.
-    pub fn current(&self, identity_commitment: &Fr) -> Option<&Fr> {
-        self.history.get(identity_commitment).and_then(|h| h.last())
+    pub fn with_window(source: &'a dyn RootSource, window: Window) -> RootPolicy<'a> {
+        RootPolicy { source, window }
     }
 
-    /// All anchors of an identity, oldest first.
-    pub fn history(&self, identity_commitment: &Fr) -> &[Fr] {
-        self.history
-            .get(identity_commitment)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    }
-}
-
-impl CommitmentSource for InMemoryCommitments {
-    fn describe(&self) -> SourceInfo {
-        SourceInfo {
-            origin: Origin::Store("in-memory anchors".into()),
-            freshness: Some(match self.policy {
-                Policy::CurrentOnly => FreshnessRule::CurrentOnly,
-                Policy::AnyInHistory => FreshnessRule::AnyInHistory,
-            }),
-        }
-    }
-
-    fn check_commitment(
-        &self,
-        identity_commitment: &Fr,
-        record_commitment: &Fr,
-    ) -> Result<(), SourceError> {
-        let h = match self.history.get(identity_commitment) {
-            Some(h) if !h.is_empty() => h,
-            _ => {
-                return Err(SourceError::UnknownIdentity {
-                    identity: *identity_commitment,
+    fn judge(&self, which: Which, root: &Fr, status: RootStatus) -> Result<UsedRoot, RootError> {
+        match &status {
+            RootStatus::Current => {}
+            RootStatus::Superseded { ago_s } => {
+                if *ago_s > self.window.seconds() || self.window == Window::CurrentOnly {
+                    return Err(RootError::Expired {
+                        which,
+                        root: *root,
+                        ago_s: *ago_s,
+                        window: self.window,
+                    });
+                }
+            }
+            RootStatus::Refused(reason) => {
+                return Err(RootError::Refused {
+                    which,
+                    root: *root,
+                    reason: reason.clone(),
                 })
             }
-        };
-        let current = h.last().expect("non-empty");
-        if current == record_commitment {
-            return Ok(());
+            RootStatus::Unknown => return Err(RootError::Unknown { which, root: *root }),
         }
-        let in_history = h.contains(record_commitment);
-        match self.policy {
-            Policy::AnyInHistory if in_history => Ok(()),
-            Policy::AnyInHistory => Err(SourceError::NotInHistory {
-                identity: *identity_commitment,
-                presented: *record_commitment,
-                history_len: h.len(),
-            }),
-            Policy::CurrentOnly => Err(SourceError::NotCurrent {
-                identity: *identity_commitment,
-                presented: *record_commitment,
-                current: *current,
-                superseded: in_history,
-            }),
-        }
+        Ok(UsedRoot {
+            which,
+            root: *root,
+            status,
+        })
+    }
+
+    /// Accepts both roots of an attestation or says why not (identity root first).
+    pub fn accept(&self, identity_root: &Fr, state_root: &Fr) -> Result<AcceptedRoots, RootError> {
+        let identity = self.judge(
+            Which::Identity,
+            identity_root,
+            self.source.identity_root(identity_root)?,
+        )?;
+        let state = self.judge(Which::State, state_root, self.source.state_root(state_root)?)?;
+        Ok(AcceptedRoots { identity, state })
+    }
+}
+
+/// A fixed set of roots the caller vouches for (e.g. read from its own node), all current.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallerRoots {
+    pub identity_roots: Vec<Fr>,
+    pub state_roots: Vec<Fr>,
+}
+
+impl RootSource for CallerRoots {
+    fn identity_root(&self, root: &Fr) -> Result<RootStatus, RootSourceError> {
+        Ok(if self.identity_roots.contains(root) {
+            RootStatus::Current
+        } else {
+            RootStatus::Unknown
+        })
+    }
+
+    fn state_root(&self, root: &Fr) -> Result<RootStatus, RootSourceError> {
+        Ok(if self.state_roots.contains(root) {
+            RootStatus::Current
+        } else {
+            RootStatus::Unknown
+        })
+    }
+
+    fn describe(&self) -> String {
+        "roots given by the caller".into()
     }
 }
 
@@ -348,78 +225,45 @@ impl CommitmentSource for InMemoryCommitments {
 mod tests {
     use super::*;
 
-    fn assert_send_sync<T: Send + Sync + ?Sized>() {}
-
-    #[test]
-    fn object_safe_and_thread_safe() {
-        assert_send_sync::<dyn CommitmentSource>();
-        let s: Arc<dyn CommitmentSource> = Arc::new(InMemoryCommitments::new());
-        let e = s
-            .check_commitment(&Fr::from(1u64), &Fr::from(2u64))
-            .unwrap_err();
-        assert_eq!(
-            e,
-            SourceError::UnknownIdentity {
-                identity: Fr::from(1u64)
-            }
-        );
-        assert!(
-            e.to_string().contains("no record commitment is anchored"),
-            "{e}"
-        );
+    struct Fixed(RootStatus);
+    impl RootSource for Fixed {
+        fn identity_root(&self, _: &Fr) -> Result<RootStatus, RootSourceError> {
+            Ok(RootStatus::Current)
+        }
+        fn state_root(&self, _: &Fr) -> Result<RootStatus, RootSourceError> {
+            Ok(self.0.clone())
+        }
+        fn describe(&self) -> String {
+            "fixed".into()
+        }
     }
 
     #[test]
-    fn current_only_and_history() {
-        let (id, v1, v2, other) = (
-            Fr::from(7u64),
-            Fr::from(10u64),
-            Fr::from(11u64),
-            Fr::from(12u64),
-        );
-        let mut s = InMemoryCommitments::new();
-        s.anchor(id, v1);
-        s.check_commitment(&id, &v1).unwrap();
-        s.anchor(id, v2);
-        s.anchor(id, v2); // idempotent
-        assert_eq!(s.history(&id), &[v1, v2]);
-        assert_eq!(s.current(&id), Some(&v2));
-        s.check_commitment(&id, &v2).unwrap();
-        let e = s.check_commitment(&id, &v1).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                SourceError::NotCurrent {
-                    superseded: true,
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
-        assert!(
-            e.to_string().contains("superseded by a later correction"),
-            "{e}"
-        );
-        let e = s.check_commitment(&id, &other).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                SourceError::NotCurrent {
-                    superseded: false,
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
-        assert!(e.to_string().contains("never anchored"), "{e}");
-
-        s.set_policy(Policy::AnyInHistory);
-        s.check_commitment(&id, &v1).unwrap();
-        s.check_commitment(&id, &v2).unwrap();
-        let e = s.check_commitment(&id, &other).unwrap_err();
-        assert!(
-            matches!(e, SourceError::NotInHistory { history_len: 2, .. }),
-            "{e:?}"
-        );
+    fn windows_accept_exactly_what_they_say() {
+        let r = Fr::from(5u64);
+        let at = |ago_s| Fixed(RootStatus::Superseded { ago_s });
+        let s = at(3_600);
+        assert!(RootPolicy::new(&s).accept(&r, &r).is_ok());
+        let s = at(3_601);
+        assert!(matches!(
+            RootPolicy::new(&s).accept(&r, &r),
+            Err(RootError::Expired { ago_s: 3_601, .. })
+        ));
+        let s = at(0);
+        assert!(RootPolicy::current_only(&s).accept(&r, &r).is_err());
+        assert_eq!(Window::from_seconds(0), Window::CurrentOnly);
+        let s = Fixed(RootStatus::Current);
+        let ok = RootPolicy::current_only(&s).accept(&r, &r).unwrap();
+        assert_eq!(ok.state.status, RootStatus::Current);
+        let s = Fixed(RootStatus::Refused("suspended".into()));
+        assert!(matches!(
+            RootPolicy::new(&s).accept(&r, &r),
+            Err(RootError::Refused { .. })
+        ));
+        let s = Fixed(RootStatus::Unknown);
+        assert!(matches!(
+            RootPolicy::new(&s).accept(&r, &r),
+            Err(RootError::Unknown { which: Which::State, .. })
+        ));
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::error::VerifyError;
 use crate::keys::{KeySet, VerifierKey};
-use crate::source::{Accepted, CommitmentSource, FreshnessRule, Origin, SourceInfo};
+use crate::source::{AcceptedRoots, RootPolicy, RootStatus, UsedRoot, Window};
 use ark_bn254::{Bn254, G1Projective};
 use ark_ec::pairing::{MillerLoopOutput, Pairing};
 use ark_ec::{AffineRepr, CurveGroup};
@@ -24,34 +24,34 @@ use zkmed_core::Fr;
 /// 4. `att.public.query_hash == expected_query.hash()` — recomputed here from the verifier's
 ///    own query, never trusted from the attestation ([`VerifyError::QueryMismatch`]);
 /// 5. `att.public.challenge == *expected_challenge` ([`VerifyError::ChallengeMismatch`]);
-/// 6. `source` accepts `(identity_commitment, record_commitment)`
-///    ([`VerifyError::Commitment`]);
+/// 6. `roots` accepts the identity root and the global state root: each is current, or was
+///    superseded within the policy's window ([`VerifyError::Root`]);
 /// 7. the proof bytes decode with full curve/subgroup validation as exactly one canonical
 ///    compressed proof ([`VerifyError::MalformedProof`]);
-/// 8. the Groth16 pairing check passes for the seven public inputs
+/// 8. the Groth16 pairing check passes for the six public inputs
 ///    ([`VerifyError::InvalidProof`]).
 ///
 /// # The answer
 ///
 /// **Only after `Ok(())` is `att.public.answer` the proven answer** to `expected_query`
-/// over the records behind the accepted commitment. On `Err` the attestation proves nothing
-/// (in particular it does not prove "no").
+/// over the latest record state of an identity anchored under the accepted roots. On `Err`
+/// the attestation proves nothing (in particular it does not prove "no").
 ///
-/// `scope` and `nullifier` are proven public inputs but are not interpreted here; callers
-/// that rely on them must compare them with their own expectations.
+/// The `nullifier` is proven (bound to the scope inside the challenge) but not interpreted
+/// here; callers that rely on it (one-time claims) keep their own spent set.
 pub fn verify(
     keys: &KeySet,
     att: &Attestation,
     expected_query: &Query,
     expected_challenge: &Fr,
-    source: &dyn CommitmentSource,
+    roots: &RootPolicy<'_>,
 ) -> Result<(), VerifyError> {
     verify_inner(
         keys,
         att,
         ExpectedQuery::Query(expected_query),
         expected_challenge,
-        source,
+        roots,
     )
 }
 
@@ -63,14 +63,14 @@ pub fn verify_with_query_hash(
     att: &Attestation,
     expected_query_hash: &Fr,
     expected_challenge: &Fr,
-    source: &dyn CommitmentSource,
+    roots: &RootPolicy<'_>,
 ) -> Result<(), VerifyError> {
     verify_inner(
         keys,
         att,
         ExpectedQuery::Hash(*expected_query_hash),
         expected_challenge,
-        source,
+        roots,
     )
 }
 
@@ -79,7 +79,7 @@ fn verify_inner(
     att: &Attestation,
     expected_query: ExpectedQuery<'_>,
     expected_challenge: &Fr,
-    source: &dyn CommitmentSource,
+    roots: &RootPolicy<'_>,
 ) -> Result<(), VerifyError> {
     let mut report = VerifyReport::new(&att.circuit, None);
     verify_reporting(
@@ -87,7 +87,7 @@ fn verify_inner(
         att,
         expected_query,
         expected_challenge,
-        source,
+        roots,
         &mut report,
     )
 }
@@ -103,15 +103,21 @@ pub fn verify_with_report(
     att: &Attestation,
     expected_query: &Query,
     expected_challenge: &Fr,
-    source: &dyn CommitmentSource,
+    roots: &RootPolicy<'_>,
 ) -> (Result<(), VerifyError>, VerifyReport) {
-    let mut report = VerifyReport::new(&att.circuit, Some(source.describe()));
+    let mut report = VerifyReport::new(
+        &att.circuit,
+        Some(SourceInfo {
+            origin: roots.source.describe(),
+            window: roots.window,
+        }),
+    );
     let result = verify_reporting(
         keys,
         att,
         ExpectedQuery::Query(expected_query),
         expected_challenge,
-        source,
+        roots,
         &mut report,
     );
     (result, report)
@@ -122,7 +128,7 @@ fn verify_reporting(
     att: &Attestation,
     expected_query: ExpectedQuery<'_>,
     expected_challenge: &Fr,
-    source: &dyn CommitmentSource,
+    roots: &RootPolicy<'_>,
     report: &mut VerifyReport,
 ) -> Result<(), VerifyError> {
     // Free checks first.
@@ -170,8 +176,8 @@ fn verify_reporting(
         }
         Ok(())
     })?;
-    let accepted = report.run(Check::Commitment, || {
-        Ok(source.accept(&p.identity_commitment, &p.record_commitment)?)
+    let accepted = report.run(Check::Roots, || {
+        Ok(roots.accept(&p.identity_root, &p.state_root)?)
     })?;
     report.accepted = Some(accepted);
     report.run(Check::Proof, || {
@@ -183,7 +189,7 @@ fn verify_reporting(
 /// version, that the attestation names this key (circuit id and key hash), proof decoding
 /// with full validation, and the Groth16 pairing check.
 ///
-/// **It does NOT check the query, the challenge or the record commitment.** `Ok` means "this
+/// **It does NOT check the query, the challenge or the roots.** `Ok` means "this
 /// proof is a valid proof of *some* statement with these public inputs"; it does not mean
 /// the attestation answers your question, is fresh, or is about the patient's current
 /// records. Meant for thin clients and the HTTP verify endpoint, which report exactly that
@@ -202,9 +208,9 @@ pub fn verify_statement_unbound(key: &VerifierKey, att: &Attestation) -> Result<
 }
 
 /// [`verify_statement_unbound`] with the key for `att.circuit` from `keys`, and the report:
-/// the question, the challenge and the record commitment are [`Outcome::NotRun`], so
+/// the question, the challenge and the roots are [`Outcome::NotRun`], so
 /// [`VerifyReport::verified`] is `false` whatever the proof — a proof that was not checked
-/// against any commitment is never reported as verified.
+/// against anchored roots is never reported as verified.
 pub fn verify_proof_only_with_report(
     keys: &KeySet,
     att: &Attestation,
@@ -300,12 +306,12 @@ fn check_key_hash(key: &VerifierKey, att: &Attestation) -> Result<(), VerifyErro
     Ok(())
 }
 
-/// Checks 4–6 of [`verify`]: query hash, challenge, commitment source.
+/// Checks 4–6 of [`verify`]: query hash, challenge, roots.
 fn check_statement(
     att: &Attestation,
     expected_hash: &Fr,
     expected_challenge: &Fr,
-    source: &dyn CommitmentSource,
+    roots: &RootPolicy<'_>,
 ) -> Result<(), VerifyError> {
     let p = &att.public;
     if p.query_hash != *expected_hash {
@@ -320,7 +326,7 @@ fn check_statement(
             expected: *expected_challenge,
         });
     }
-    source.check_commitment(&p.identity_commitment, &p.record_commitment)?;
+    roots.accept(&p.identity_root, &p.state_root)?;
     Ok(())
 }
 
@@ -331,7 +337,7 @@ pub(crate) fn check_bindings<'k>(
     att: &Attestation,
     expected_query: ExpectedQuery<'_>,
     expected_challenge: &Fr,
-    source: &dyn CommitmentSource,
+    roots: &RootPolicy<'_>,
 ) -> Result<&'k VerifierKey, VerifyError> {
     check_version(att)?;
     let key = keys.require(&att.circuit)?;
@@ -340,7 +346,7 @@ pub(crate) fn check_bindings<'k>(
         ExpectedQuery::Query(q) => q.hash()?,
         ExpectedQuery::Hash(h) => h,
     };
-    check_statement(att, &expected_hash, expected_challenge, source)?;
+    check_statement(att, &expected_hash, expected_challenge, roots)?;
     Ok(key)
 }
 
@@ -432,8 +438,8 @@ pub enum Check {
     Question,
     /// The attested challenge against the verifier's own.
     Challenge,
-    /// The record commitment, against the commitment source.
-    Commitment,
+    /// The identity root and the global state root, against the root source and window.
+    Roots,
     /// Proof decoding (full curve and subgroup validation) and the Groth16 pairing check.
     Proof,
 }
@@ -443,7 +449,7 @@ impl Check {
         Check::Key,
         Check::Question,
         Check::Challenge,
-        Check::Commitment,
+        Check::Roots,
         Check::Proof,
     ];
 
@@ -452,30 +458,65 @@ impl Check {
             Check::Key => "key",
             Check::Question => "question",
             Check::Challenge => "challenge",
-            Check::Commitment => "commitment",
+            Check::Roots => "roots",
             Check::Proof => "proof",
         }
     }
 }
 
-/// Which checks a verification ran and how each went, where the record commitment came
-/// from and which anchors were acceptable. Returned beside the verdict by
-/// [`verify_with_report`] and [`verify_proof_only_with_report`].
+/// Where a verification's roots came from and which it accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// The root source's own description (`RootSource::describe`).
+    pub origin: String,
+    pub window: Window,
+}
+
+/// Which checks a verification ran and how each went, where the roots came from, the
+/// window, and which roots were used. Returned beside the verdict by [`verify_with_report`]
+/// and [`verify_proof_only_with_report`].
 ///
-/// [`VerifyReport::verified`] is `true` only when every check ran and passed, the
-/// commitment one included: a proof that was not checked against a question, a challenge
-/// and a record commitment is never reported as verified.
+/// [`VerifyReport::verified`] is `true` only when every check ran and passed, the roots
+/// included: a proof that was not checked against a question, a challenge and anchored
+/// roots is never reported as verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyReport {
     pub circuit: String,
     pub outcomes: [(Check, Outcome); 5],
-    /// The source the record commitment was checked against (`None`: no source, a
-    /// proof-only check).
+    /// The root source and window (`None`: a proof-only check).
     pub source: Option<SourceInfo>,
-    /// What the source accepted, when it did.
-    pub accepted: Option<Accepted>,
+    /// The roots accepted, when they were.
+    pub accepted: Option<AcceptedRoots>,
     /// Why the first failing check failed.
     pub failure: Option<String>,
+}
+
+fn root_json(r: &UsedRoot) -> serde_json::Value {
+    use serde_json::json;
+    let mut v = json!({"root": zkmed_core::field::fr_to_dec(&r.root)});
+    match r.status {
+        RootStatus::Superseded { ago_s } => {
+            v["status"] = json!("superseded");
+            v["superseded_s_ago"] = json!(ago_s);
+        }
+        _ => v["status"] = json!("current"),
+    }
+    v
+}
+
+fn root_text(r: &UsedRoot) -> String {
+    match r.status {
+        RootStatus::Superseded { ago_s } => format!(
+            "{} {} (superseded {ago_s} s ago)",
+            r.which,
+            zkmed_core::field::fr_to_dec(&r.root)
+        ),
+        _ => format!(
+            "{} {} (current)",
+            r.which,
+            zkmed_core::field::fr_to_dec(&r.root)
+        ),
+    }
 }
 
 impl VerifyReport {
@@ -522,14 +563,15 @@ impl VerifyReport {
             .unwrap_or(Outcome::NotRun)
     }
 
-    /// Every check ran and passed, against a commitment source.
+    /// Every check ran and passed, against a root source.
     pub fn verified(&self) -> bool {
         self.source.is_some() && self.outcomes.iter().all(|(_, o)| *o == Outcome::Passed)
     }
 
     /// The report as JSON (the service's and the CLI's `report`):
-    /// `{verified, checks: {key, question, challenge, commitment, proof}, commitment_source,
-    /// freshness, failure}`; each check is `passed`, `failed` or `not_run`.
+    /// `{verified, checks: {key, question, challenge, roots, proof}, root_source, window_s,
+    /// roots: {identity: {root, status, superseded_s_ago?}, state: {...}}, failure}`; each
+    /// check is `passed`, `failed` or `not_run`; `window_s` 0 = current roots only.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
         let checks: serde_json::Map<String, serde_json::Value> = self
@@ -537,81 +579,47 @@ impl VerifyReport {
             .iter()
             .map(|(c, o)| (c.as_str().to_string(), json!(o.as_str())))
             .collect();
-        let source = self.source.as_ref().map(|s| {
-            let mut v = match &s.origin {
-                Origin::Caller => json!({"origin": "caller"}),
-                Origin::Chain { chain } => json!({"origin": "chain", "chain": chain}),
-                Origin::Store(name) => json!({"origin": "store", "store": name}),
-            };
-            if let Some(a) = &self.accepted {
-                v["root"] = json!(zkmed_core::field::fr_to_dec(&a.root));
-                if let Some(t) = &a.token {
-                    v["token"] = json!(t);
-                }
-            }
-            v
-        });
-        let freshness = self.source.as_ref().and_then(|s| s.freshness).map(|f| {
-            let mut v = json!({
-                "rule": match f {
-                    FreshnessRule::CurrentOnly => "current_only",
-                    FreshnessRule::Within { .. } => "within",
-                    FreshnessRule::AnyInHistory => "any_in_history",
-                    FreshnessRule::CallersChoice => "callers_choice",
-                },
-                "text": f.to_string(),
-            });
-            if let FreshnessRule::Within { seconds } = f {
-                v["window_s"] = json!(seconds);
-            }
-            v
+        let roots = self.accepted.as_ref().map(|a| {
+            json!({"identity": root_json(&a.identity), "state": root_json(&a.state)})
         });
         json!({
             "verified": self.verified(),
             "checks": checks,
-            "commitment_source": source,
-            "freshness": freshness,
+            "root_source": self.source.as_ref().map(|s| s.origin.clone()),
+            "window_s": self.source.as_ref().map(|s| s.window.seconds()),
+            "roots": roots,
             "failure": self.failure,
         })
     }
 }
 
-/// A table for people: one line per check, then where the commitment came from and the
-/// freshness rule.
+/// A table for people: one line per check, then the window.
 impl std::fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (c, o) in &self.outcomes {
             let detail = match c {
                 Check::Key => format!("circuit {}", self.circuit),
                 Check::Proof => "Groth16 pairing check".into(),
-                Check::Commitment => match &self.source {
-                    None => "no commitment source: the proof is not bound to any record commitment"
+                Check::Roots => match (&self.source, &self.accepted) {
+                    (None, _) => "no root source: the proof is not bound to any anchored state"
                         .into(),
-                    Some(s) => {
-                        let mut d = match &s.origin {
-                            Origin::Caller => "given by the caller".to_string(),
-                            Origin::Chain { chain } => format!("read from chain ({chain})"),
-                            Origin::Store(name) => format!("from {name}"),
-                        };
-                        if let Some(a) = &self.accepted {
-                            if let Some(t) = &a.token {
-                                d += &format!(", identity token #{t}");
-                            }
-                            d += &format!(", root {}", zkmed_core::field::fr_to_dec(&a.root));
-                        }
-                        d
-                    }
+                    (Some(s), None) => format!("from {}", s.origin),
+                    (Some(s), Some(a)) => format!(
+                        "from {}: {}; {}",
+                        s.origin,
+                        root_text(&a.identity),
+                        root_text(&a.state)
+                    ),
                 },
                 _ => String::new(),
             };
             writeln!(f, "  {:<11} {:<8} {detail}", c.as_str(), o.as_str())?;
         }
-        let freshness = self
+        let window = self
             .source
             .as_ref()
-            .and_then(|s| s.freshness)
-            .map(|r| r.to_string())
+            .map(|s| s.window.to_string())
             .unwrap_or_else(|| "not checked".into());
-        write!(f, "  {:<11} {freshness}", "freshness")
+        write!(f, "  {:<11} {window}", "window")
     }
 }

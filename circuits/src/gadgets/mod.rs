@@ -2,6 +2,7 @@
 //! Merkle paths. Each has a native twin in `zkmed-core` and a test that they agree.
 
 pub mod bits;
+pub mod compare;
 pub mod merkle;
 pub mod poseidon;
 
