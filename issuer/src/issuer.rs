@@ -293,12 +293,16 @@ impl Issuer {
                 )));
             }
         }
-        let mut core = self.core()?;
         if let Some(root) = old_root {
-            if !core.note_roots.contains(&key(&root)) {
-                return Err(IssuerError::UnknownRoot);
+            // A root anchored a moment ago (by any issuer) may not be mirrored yet.
+            if !self.core()?.note_roots.contains(&key(&root)) {
+                self.sync()?;
+                if !self.core()?.note_roots.contains(&key(&root)) {
+                    return Err(IssuerError::UnknownRoot);
+                }
             }
         }
+        let mut core = self.core()?;
         let n_key = key(&nullifier);
         if core.spent.contains(&nullifier) || core.unanchored.contains_key(&n_key) {
             return Err(IssuerError::Spent);
@@ -657,6 +661,9 @@ impl Issuer {
 
     fn apply_chain_batch(&self, b: &ChainBatch) -> Result<()> {
         let mut core = self.core()?;
+        if b.seq < core.chain_len {
+            return Ok(()); // mirrored meanwhile by a concurrent sync
+        }
         if b.seq != core.chain_len {
             return Err(IssuerError::Corrupt(format!(
                 "chain batch {} arrived at position {}",
