@@ -240,3 +240,10 @@ impl Patient {
         state_nullifier(self.rho.unwrap())
     }
 }
+
+impl Server {
+    pub fn get_url(url: &str, path: &str) -> (u16, Value) {
+        let r = Self::client().get(format!("{url}{path}")).send().unwrap();
+        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    }
+}
