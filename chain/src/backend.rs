@@ -2,14 +2,15 @@
 //! revm chain ([`EmbeddedChain`]). [`Registry`] does every zkmed operation over either.
 
 use crate::bindings::{
-    AttestationVerifier, GeneratedVerifier, IssuerRegistry, PreparedAttestation, RecordRegistry,
-    ZkmedIdentity,
+    AttestationVerifier, GeneratedVerifier, IssuerRegistry, PoseidonT3, PreparedAttestation,
+    RecordRegistry, StateRegistry, ZkmedIdentity,
 };
 use crate::client::{circuit_id, fr_to_u256, to_contract_attestation, u256_to_fr, Deployment};
+pub use crate::embedded::ChainLog;
 use crate::embedded::{EmbeddedChain, Outcome};
 use crate::error::ChainError;
 use alloy::network::{EthereumWallet, TransactionBuilder};
-pub use alloy::primitives::{Address, Bytes, U256};
+pub use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
@@ -29,6 +30,11 @@ pub trait Backend {
     fn call(&mut self, call: &str, to: Address, data: Bytes) -> Result<Bytes, ChainError>;
     /// The chain's id (EIP-155).
     fn chain_id(&mut self) -> Result<u64, ChainError>;
+    /// The logs `address` emitted with first topic `topic0` (an event's signature hash),
+    /// oldest first (`eth_getLogs` from block 0).
+    fn logs(&mut self, address: Address, topic0: B256) -> Result<Vec<ChainLog>, ChainError>;
+    /// The input (calldata) of the mined transaction `tx`.
+    fn transaction_input(&mut self, tx: B256) -> Result<Bytes, ChainError>;
 }
 
 /// The embedded chain, acting as `account` (no keys: accounts are addresses). Several
@@ -88,6 +94,16 @@ impl Backend for EmbeddedBackend {
     }
     fn chain_id(&mut self) -> Result<u64, ChainError> {
         Ok(self.chain()?.chain_id())
+    }
+    fn logs(&mut self, address: Address, topic0: B256) -> Result<Vec<ChainLog>, ChainError> {
+        Ok(self.chain()?.logs(address, topic0))
+    }
+    fn transaction_input(&mut self, tx: B256) -> Result<Bytes, ChainError> {
+        self.chain()?.transaction_input(tx).ok_or_else(|| {
+            ChainError::Invalid(format!(
+                "no transaction {tx} with logs on the embedded chain"
+            ))
+        })
     }
 }
 
@@ -433,6 +449,51 @@ impl Backend for RpcBackend {
                 .map_err(|e| RpcBackend::error_for(&node, "eth_chainId", e))
         })
     }
+
+    fn logs(&mut self, address: Address, topic0: B256) -> Result<Vec<ChainLog>, ChainError> {
+        let (node, retries) = (self.node.clone(), self.options.read_retries);
+        let filter = alloy::rpc::types::Filter::new()
+            .address(address)
+            .event_signature(topic0)
+            .from_block(0u64);
+        self.run(move |rt, p| {
+            let logs = rt
+                .block_on(read_retrying(retries, || p.get_logs(&filter)))
+                .map_err(|e| RpcBackend::error_for(&node, "eth_getLogs", e))?;
+            logs.into_iter()
+                .map(|l| {
+                    Ok(ChainLog {
+                        address: l.inner.address,
+                        topics: l.inner.data.topics().to_vec(),
+                        data: l.inner.data.data.clone(),
+                        block: l.block_number.ok_or_else(|| {
+                            ChainError::Rpc("eth_getLogs: a log without a block number".into())
+                        })?,
+                        tx_hash: l.transaction_hash.ok_or_else(|| {
+                            ChainError::Rpc("eth_getLogs: a log without a transaction hash".into())
+                        })?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn transaction_input(&mut self, tx: B256) -> Result<Bytes, ChainError> {
+        let (node, retries) = (self.node.clone(), self.options.read_retries);
+        self.run(move |rt, p| {
+            let v: serde_json::Value = rt
+                .block_on(read_retrying(retries, || {
+                    p.raw_request::<_, serde_json::Value>("eth_getTransactionByHash".into(), [tx])
+                }))
+                .map_err(|e| RpcBackend::error_for(&node, "eth_getTransactionByHash", e))?;
+            let input = v.get("input").and_then(|i| i.as_str()).ok_or_else(|| {
+                ChainError::Rpc(format!("eth_getTransactionByHash {tx}: no input"))
+            })?;
+            input
+                .parse::<Bytes>()
+                .map_err(|e| ChainError::Rpc(format!("eth_getTransactionByHash {tx}: input: {e}")))
+        })
+    }
 }
 
 fn rpc_revert(call: &str, e: alloy::transports::TransportError) -> ChainError {
@@ -462,6 +523,12 @@ pub fn revert_reason(data: &[u8]) -> String {
         return format!("{e:?}");
     }
     if let Ok(e) = GeneratedVerifier::ExistsV2VerifierErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = StateRegistry::StateRegistryErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = PoseidonT3::PoseidonT3Errors::abi_decode(data) {
         return format!("{e:?}");
     }
     format!("reverted: 0x{}", hex::encode(data))
@@ -517,6 +584,10 @@ impl<B: Backend> Registry<B> {
             )?,
             "IssuerRegistry",
         )?;
+        let poseidon = created(
+            backend.send("deploy PoseidonT3", None, PoseidonT3::BYTECODE.clone())?,
+            "PoseidonT3",
+        )?;
         let identity = created(
             backend.send(
                 "deploy ZkmedIdentity",
@@ -525,11 +596,34 @@ impl<B: Backend> Registry<B> {
                     &ZkmedIdentity::BYTECODE,
                     ZkmedIdentity::constructorCall {
                         issuerRegistry: issuers,
+                        poseidonT3: poseidon,
                     }
                     .abi_encode(),
                 ),
             )?,
             "ZkmedIdentity",
+        )?;
+        let state = created(
+            backend.send(
+                "deploy StateRegistry",
+                None,
+                create(
+                    &StateRegistry::BYTECODE,
+                    StateRegistry::constructorCall {
+                        issuerRegistry: issuers,
+                        poseidonT3: poseidon,
+                    }
+                    .abi_encode(),
+                ),
+            )?,
+            "StateRegistry",
+        )?;
+        backend.send(
+            "setStateRegistry",
+            Some(issuers),
+            IssuerRegistry::setStateRegistryCall { registry: state }
+                .abi_encode()
+                .into(),
         )?;
         let records = created(
             backend.send(
@@ -570,6 +664,8 @@ impl<B: Backend> Registry<B> {
                 identity,
                 records,
                 verifier,
+                state,
+                poseidon,
             },
         })
     }
@@ -751,6 +847,7 @@ impl<B: Backend> Registry<B> {
         new_owner: Address,
         new_idc: &Fr,
     ) -> Result<u64, ChainError> {
+        let siblings = self.identity_siblings(token)?;
         let to = self.deployment.identity;
         self.tx(
             "proposeRecovery",
@@ -759,6 +856,7 @@ impl<B: Backend> Registry<B> {
                 tokenId: token,
                 newOwner: new_owner,
                 newCommitment: fr_to_u256(new_idc),
+                siblings,
             },
         )
     }
@@ -769,6 +867,7 @@ impl<B: Backend> Registry<B> {
         new_owner: Address,
         new_idc: &Fr,
     ) -> Result<u64, ChainError> {
+        let siblings = self.identity_siblings(token)?;
         let to = self.deployment.identity;
         self.tx(
             "approveRecovery",
@@ -777,6 +876,7 @@ impl<B: Backend> Registry<B> {
                 tokenId: token,
                 newOwner: new_owner,
                 newCommitment: fr_to_u256(new_idc),
+                siblings,
             },
         )
     }
@@ -994,10 +1094,19 @@ impl<B: Backend> Registry<B> {
         self.read("ownerOf", to, ZkmedIdentity::ownerOfCall { tokenId: token })
     }
 
-    /// Revokes `token` (its issuer or governance); returns the gas used.
+    /// Revokes `token` (its issuer or governance; its identity-tree leaf is emptied, the
+    /// path rebuilt from the chain's events); returns the gas used.
     pub fn revoke(&mut self, token: U256) -> Result<u64, ChainError> {
+        let siblings = self.identity_siblings(token)?;
         let to = self.deployment.identity;
-        self.tx("revoke", to, ZkmedIdentity::revokeCall { tokenId: token })
+        self.tx(
+            "revoke",
+            to,
+            ZkmedIdentity::revokeCall {
+                tokenId: token,
+                siblings,
+            },
+        )
     }
 }
 
@@ -1231,6 +1340,18 @@ impl Backend for AnyBackend {
         match self {
             AnyBackend::Rpc(b) => b.chain_id(),
             AnyBackend::Embedded(b) => b.chain_id(),
+        }
+    }
+    fn logs(&mut self, address: Address, topic0: B256) -> Result<Vec<ChainLog>, ChainError> {
+        match self {
+            AnyBackend::Rpc(b) => b.logs(address, topic0),
+            AnyBackend::Embedded(b) => b.logs(address, topic0),
+        }
+    }
+    fn transaction_input(&mut self, tx: B256) -> Result<Bytes, ChainError> {
+        match self {
+            AnyBackend::Rpc(b) => b.transaction_input(tx),
+            AnyBackend::Embedded(b) => b.transaction_input(tx),
         }
     }
 }

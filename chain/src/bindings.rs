@@ -18,6 +18,16 @@ alloy::sol!(
 );
 alloy::sol!(
     #[sol(rpc, all_derives)]
+    StateRegistry,
+    "../contracts/artifacts/StateRegistry.json"
+);
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    PoseidonT3,
+    "../contracts/artifacts/PoseidonT3.json"
+);
+alloy::sol!(
+    #[sol(rpc, all_derives)]
     AttestationVerifier,
     "../contracts/artifacts/AttestationVerifier.json"
 );

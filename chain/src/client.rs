@@ -13,6 +13,10 @@ pub struct Deployment {
     pub identity: Address,
     pub records: Address,
     pub verifier: Address,
+    /// `StateRegistry`: the issuers tree, the spent root, the global state root.
+    pub state: Address,
+    /// The deployed `PoseidonT3` the identity and state contracts hash with.
+    pub poseidon: Address,
 }
 
 impl Deployment {
@@ -43,6 +47,8 @@ impl Deployment {
             identity: field("identity")?,
             records: field("records")?,
             verifier: field("verifier")?,
+            state: field("state")?,
+            poseidon: field("poseidon")?,
         })
     }
 

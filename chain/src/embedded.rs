@@ -5,7 +5,7 @@
 //! wall-clock time, so "current within N seconds" means what it says).
 
 use crate::error::ChainError;
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use revm::context::TxEnv;
 use revm::context_interface::result::{ExecutionResult, Output};
 use revm::database::{CacheDB, EmptyDB};
@@ -22,11 +22,28 @@ pub struct Outcome {
     pub created: Option<Address>,
 }
 
+/// A log a transaction emitted, as a node's `eth_getLogs` gives it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChainLog {
+    pub address: Address,
+    pub topics: Vec<B256>,
+    pub data: Bytes,
+    pub block: u64,
+    pub tx_hash: B256,
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Persisted {
     format: String,
     block: u64,
     db: CacheDB<EmptyDB>,
+    /// Every log, in order (older files have none).
+    #[serde(default)]
+    logs: Vec<ChainLog>,
+    /// The input of each transaction that emitted a log (what `eth_getTransactionByHash`
+    /// would give for it), by transaction hash.
+    #[serde(default)]
+    inputs: std::collections::BTreeMap<B256, Bytes>,
 }
 
 const FORMAT: &str = "zkmed-embedded-chain/1";
@@ -41,6 +58,8 @@ pub struct EmbeddedChain {
     time_offset: u64,
     path: Option<PathBuf>,
     _lock: Option<std::fs::File>,
+    logs: Vec<ChainLog>,
+    inputs: std::collections::BTreeMap<B256, Bytes>,
 }
 
 /// Takes the chain file's lock, or says who holds it.
@@ -100,6 +119,8 @@ impl EmbeddedChain {
             time_offset: 0,
             path: None,
             _lock: None,
+            logs: Vec::new(),
+            inputs: Default::default(),
         }
     }
 
@@ -134,6 +155,8 @@ impl EmbeddedChain {
             time_offset: 0,
             path: Some(path.to_path_buf()),
             _lock: Some(held),
+            logs: p.logs,
+            inputs: p.inputs,
         })
     }
 
@@ -146,6 +169,8 @@ impl EmbeddedChain {
             format: FORMAT.into(),
             block: self.block,
             db: self.db.clone(),
+            logs: self.logs.clone(),
+            inputs: self.inputs.clone(),
         };
         let bytes = serde_json::to_vec(&p).map_err(|e| ChainError::Invalid(e.to_string()))?;
         let tmp = path.with_extension("tmp");
@@ -230,6 +255,16 @@ impl EmbeddedChain {
     ) -> Result<Outcome, ChainError> {
         self.block += 1;
         let kind = to.map(TxKind::Call).unwrap_or(TxKind::Create);
+        // No signatures here: a transaction's hash is keccak256(block, from, to, input).
+        let tx_hash = {
+            let mut pre = Vec::with_capacity(72 + data.len());
+            pre.extend_from_slice(&self.block.to_be_bytes());
+            pre.extend_from_slice(from.as_slice());
+            pre.extend_from_slice(to.unwrap_or(Address::ZERO).as_slice());
+            pre.extend_from_slice(&data);
+            alloy::primitives::keccak256(pre)
+        };
+        let input = data.clone();
         let tx = Self::tx(from, kind, data)?;
         let r = self
             .evm()
@@ -238,9 +273,42 @@ impl EmbeddedChain {
                 call: call.into(),
                 reason: format!("{e:?}"),
             })?;
+        if let ExecutionResult::Success { logs, .. } = &r {
+            if !logs.is_empty() {
+                self.inputs.insert(tx_hash, input);
+            }
+            for l in logs {
+                self.logs.push(ChainLog {
+                    address: l.address,
+                    topics: l.data.topics().to_vec(),
+                    data: l.data.data.clone(),
+                    block: self.block,
+                    tx_hash,
+                });
+            }
+        }
         let out = Self::outcome(r, call)?;
         self.save()?;
         Ok(out)
+    }
+
+    /// The logs `address` emitted with first topic `topic0`, oldest first.
+    pub fn logs(&self, address: Address, topic0: B256) -> Vec<ChainLog> {
+        self.logs
+            .iter()
+            .filter(|l| l.address == address && l.topics.first() == Some(&topic0))
+            .cloned()
+            .collect()
+    }
+
+    /// The input of transaction `tx` (kept for the transactions that emitted a log).
+    pub fn transaction_input(&self, tx: B256) -> Option<Bytes> {
+        self.inputs.get(&tx).cloned()
+    }
+
+    /// The current block number (one block per transaction).
+    pub fn block_number(&self) -> u64 {
+        self.block
     }
 
     /// Executes a read-only call against the current state (nothing is committed), from

@@ -9,14 +9,18 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod bench;
 pub mod bindings;
 pub mod client;
 pub mod embedded;
 pub mod error;
+pub mod poseidon_sol;
 pub mod source;
+pub mod state;
 pub mod testing;
 
 pub use backend::{RpcBackend, RpcOptions};
 pub use client::{parse_address, submitter_challenge, Deployment};
 pub use error::ChainError;
 pub use source::{ChainCommitments, Freshness, RegistryCommitments};
+pub use state::StateBatch;

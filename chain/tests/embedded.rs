@@ -31,12 +31,19 @@ fn deploy_mint_anchor_and_restart() {
             &IssuerRegistry::BYTECODE,
             IssuerRegistry::constructorCall { governance: gov }.abi_encode(),
         );
+        let poseidon = deploy(
+            &mut c,
+            gov,
+            &zkmed_chain::bindings::PoseidonT3::BYTECODE,
+            Vec::new(),
+        );
         identity = deploy(
             &mut c,
             gov,
             &ZkmedIdentity::BYTECODE,
             ZkmedIdentity::constructorCall {
                 issuerRegistry: issuers,
+                poseidonT3: poseidon,
             }
             .abi_encode(),
         );

@@ -59,6 +59,8 @@ fn a_closed_port_fails_fast_with_unreachable() {
         identity: Default::default(),
         records: Default::default(),
         verifier: Default::default(),
+        state: Default::default(),
+        poseidon: Default::default(),
     };
     let mut r = Registry::attach(RpcBackend::read_only_with(&url, opts(500, 0)).unwrap(), d);
     unreachable(r.is_accredited(Default::default()).unwrap_err());

@@ -3,11 +3,21 @@ pragma solidity 0.8.28;
 
 import {Ownable2Step, Ownable} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 
+/// @notice What the issuer registry tells the state registry (`StateRegistry`), in the same
+/// transaction as the change.
+interface IIssuerHooks {
+    function issuerAccredited(address issuer) external;
+    function issuerSuspended(address issuer) external;
+}
+
 /// @title IssuerRegistry
 /// @notice Who may mint identities and anchor record commitments: accredited issuers
 /// (hospitals, labs, identity providers). Governed by `owner()`; to govern by committee,
 /// transfer ownership to a multisig (e.g. a Safe): every accredit/suspend then needs its
-/// M-of-N signatures. Ownership moves in two steps (transfer, then accept).
+/// M-of-N signatures. Ownership moves in two steps (transfer, then accept). Once wired to the
+/// `StateRegistry` (`setStateRegistry`, once), every accreditation gives the issuer a slot in
+/// the issuers tree (or restores its latest root on reinstatement) and every suspension
+/// empties its leaf, in the same transaction.
 contract IssuerRegistry is Ownable2Step {
     enum Status {
         None,
@@ -22,12 +32,15 @@ contract IssuerRegistry is Ownable2Step {
     }
 
     mapping(address => Issuer) private issuers;
+    /// The state registry told of accreditations and suspensions (zero until wired).
+    IIssuerHooks public stateRegistry;
 
     event Accredited(address indexed issuer, string name);
     event Suspended(address indexed issuer, string reason);
 
     error ZeroAddress();
     error NotAccredited(address issuer);
+    error AlreadyWired();
 
     constructor(address governance) Ownable(governance) {}
 
@@ -36,6 +49,14 @@ contract IssuerRegistry is Ownable2Step {
         if (issuer == address(0)) revert ZeroAddress();
         issuers[issuer] = Issuer(Status.Accredited, uint64(block.timestamp), name);
         emit Accredited(issuer, name);
+        if (address(stateRegistry) != address(0)) stateRegistry.issuerAccredited(issuer);
+    }
+
+    /// @notice Wires the state registry (once; governance).
+    function setStateRegistry(IIssuerHooks registry) external onlyOwner {
+        if (address(stateRegistry) != address(0)) revert AlreadyWired();
+        if (address(registry) == address(0)) revert ZeroAddress();
+        stateRegistry = registry;
     }
 
     /// @notice Suspend an issuer: it can no longer mint or anchor, and verifiers reject the
@@ -46,6 +67,7 @@ contract IssuerRegistry is Ownable2Step {
         i.status = Status.Suspended;
         i.since = uint64(block.timestamp);
         emit Suspended(issuer, reason);
+        if (address(stateRegistry) != address(0)) stateRegistry.issuerSuspended(issuer);
     }
 
     function isAccredited(address issuer) external view returns (bool) {

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IssuerRegistry} from "./IssuerRegistry.sol";
+import {PoseidonT3Lib} from "./PoseidonT3.sol";
 
 /// @notice EIP-5192: minimal soulbound NFTs.
 interface IERC5192 {
@@ -24,6 +25,14 @@ interface IERC5192 {
 /// `RECOVERY_PERIOD`, and the owner can cancel them; the M-th approval executes after
 /// re-checking that the token is active and the new owner and commitment are unused.
 /// Revocation (by the minting issuer while accredited, or by governance) is final.
+///
+/// Identity tree (docs/state.md §1): every token's identity commitment is a leaf of a binary
+/// depth-20 Poseidon Merkle tree (circomlib layout, empty leaf 0), at index `tokenId - 1`.
+/// `mint` inserts it incrementally (the filled left subtrees are cached); recovery replaces
+/// the leaf with the new commitment and revocation empties it, both taking the leaf's 20
+/// siblings in calldata, checked against the current root. `IdentityLeaf(index, leaf)` is
+/// emitted on every change, so anyone can rebuild the tree and every path. Every root keeps
+/// the time it was superseded: `isIdentityRootAccepted(root, window)`.
 contract ZkmedIdentity is ERC721, IERC5192 {
     struct Identity {
         uint256 commitment;
@@ -48,9 +57,23 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     uint64 public constant RECOVERY_PERIOD = 7 days;
     /// `_tokenOfCommitment` value of a commitment retired by recovery: never reusable.
     uint256 private constant RETIRED = type(uint256).max;
+    /// The BN254 scalar field modulus: commitments are field elements (tree leaves).
+    uint256 private constant R = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
+
+    /// Depth of the identity tree (2^20 identities).
+    uint256 public constant IDENTITY_DEPTH = 20;
 
     IssuerRegistry public immutable issuers;
+    /// The deployed `PoseidonT3` (circomlib Poseidon, two inputs).
+    address public immutable poseidon;
     uint256 public totalMinted;
+    /// The identity tree's root.
+    uint256 private _identityRoot;
+    /// `filled[level]`: the left node at `level` on the path of the next insertion (read only
+    /// where bit `level` of the next index is 1).
+    uint256[20] private filled;
+    /// root => when it stopped being the identity root (0: current, or never a root).
+    mapping(uint256 => uint64) private rootSupersededAt;
     mapping(uint256 => Identity) private identities;
     mapping(address => uint256) public tokenOf;
     /// identity commitment => token (RETIRED once replaced by recovery).
@@ -78,6 +101,8 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     event Recovered(uint256 indexed tokenId, address indexed oldOwner, address indexed newOwner, uint256 newCommitment);
     event Revoked(uint256 indexed tokenId, address by);
     event IssuerAuthorised(uint256 indexed tokenId, address indexed issuer, bool authorised);
+    /// The identity tree's leaf at `index` is now `leaf` (mint, recovery, revocation).
+    event IdentityLeaf(uint256 indexed index, uint256 leaf);
 
     error Soulbound();
     error NotAccreditedIssuer(address who);
@@ -92,9 +117,14 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     error RecoveryExpired(bytes32 id, uint64 expired);
     error AlreadyApproved(address guardian);
     error BadCommitment();
+    error IdentityTreeFull();
+    /// The siblings given for a leaf update do not open the current identity root.
+    error StaleIdentityPath(uint256 root);
 
-    constructor(IssuerRegistry issuerRegistry) ERC721("zkmed identity", "ZKMID") {
+    constructor(IssuerRegistry issuerRegistry, address poseidonT3) ERC721("zkmed identity", "ZKMID") {
         issuers = issuerRegistry;
+        poseidon = poseidonT3;
+        _identityRoot = PoseidonT3Lib.zero(IDENTITY_DEPTH);
     }
 
     // ------------------------------------------------------------------ minting
@@ -120,8 +150,9 @@ contract ZkmedIdentity is ERC721, IERC5192 {
         tokenId = ++totalMinted;
         identities[tokenId] = Identity(commitment, msg.sender, false, threshold, 0, false, guardians);
         tokenOf[patient] = tokenId;
-        if (commitment == 0 || _tokenOfCommitment[commitment] != 0) revert BadCommitment();
+        if (commitment == 0 || commitment >= R || _tokenOfCommitment[commitment] != 0) revert BadCommitment();
         _tokenOfCommitment[commitment] = tokenId;
+        _insertLeaf(tokenId - 1, commitment);
         _safeMint(patient, tokenId);
         emit Locked(tokenId);
         emit Minted(tokenId, patient, commitment, msg.sender);
@@ -203,7 +234,14 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     /// @notice A guardian proposes re-binding the token to `newOwner` with `newCommitment`,
     /// and approves it. The proposal is open for `RECOVERY_PERIOD`; proposing it again
     /// after it expired restarts it with no approvals. Other proposals are unaffected.
-    function proposeRecovery(uint256 tokenId, address newOwner, uint256 newCommitment) external returns (bytes32 id) {
+    /// `siblings`: the token's identity-tree path (`identityIndex`), used only if this
+    /// approval executes the recovery (threshold 1).
+    function proposeRecovery(
+        uint256 tokenId,
+        address newOwner,
+        uint256 newCommitment,
+        uint256[20] calldata siblings
+    ) external returns (bytes32 id) {
         _requireGuardian(tokenId);
         _requireUnused(newOwner, newCommitment);
         id = recoveryId(tokenId, newOwner, newCommitment);
@@ -213,18 +251,24 @@ contract ZkmedIdentity is ERC721, IERC5192 {
             recoveries[id] = Recovery(newOwner, expires, 0, newCommitment);
             emit RecoveryProposed(tokenId, msg.sender, id, newOwner, newCommitment, expires);
         }
-        _approve(tokenId, id, r);
+        _approve(tokenId, id, r, siblings);
     }
 
     /// @notice A guardian approves an open proposal (naming it). At `threshold` approvals it
-    /// executes.
-    function approveRecovery(uint256 tokenId, address newOwner, uint256 newCommitment) external {
+    /// executes: then `siblings` (the token's identity-tree path) must open the current
+    /// identity root (`StaleIdentityPath`), since the leaf is replaced.
+    function approveRecovery(
+        uint256 tokenId,
+        address newOwner,
+        uint256 newCommitment,
+        uint256[20] calldata siblings
+    ) external {
         _requireGuardian(tokenId);
         bytes32 id = recoveryId(tokenId, newOwner, newCommitment);
         Recovery storage r = recoveries[id];
         if (r.newOwner == address(0)) revert NoSuchRecovery(id);
         if (r.expires <= block.timestamp) revert RecoveryExpired(id, r.expires);
-        _approve(tokenId, id, r);
+        _approve(tokenId, id, r, siblings);
     }
 
     /// @notice The owner (who still holds the token's key) voids every open proposal.
@@ -234,22 +278,31 @@ contract ZkmedIdentity is ERC721, IERC5192 {
         emit RecoveryCancelled(tokenId, msg.sender);
     }
 
-    function _approve(uint256 tokenId, bytes32 id, Recovery storage r) private {
+    function _approve(uint256 tokenId, bytes32 id, Recovery storage r, uint256[20] calldata siblings) private {
         bytes32 key = keccak256(abi.encode(id, r.expires, msg.sender));
         if (approvedBy[key]) revert AlreadyApproved(msg.sender);
         approvedBy[key] = true;
         uint8 approvals = r.approvals + 1;
         r.approvals = approvals;
         emit RecoveryApproved(tokenId, msg.sender, id, approvals);
-        if (approvals >= identities[tokenId].threshold) _recover(tokenId, id, r.newOwner, r.newCommitment);
+        if (approvals >= identities[tokenId].threshold) {
+            _recover(tokenId, id, r.newOwner, r.newCommitment, siblings);
+        }
     }
 
     /// Executes a recovery: re-checks (the token is active: `_requireGuardian`) that the new
     /// owner has no token and the new commitment was never held, since either may have been
     /// minted after the proposal.
-    function _recover(uint256 tokenId, bytes32 id, address newOwner, uint256 newCommitment) private {
+    function _recover(
+        uint256 tokenId,
+        bytes32 id,
+        address newOwner,
+        uint256 newCommitment,
+        uint256[20] calldata siblings
+    ) private {
         _requireUnused(newOwner, newCommitment);
         Identity storage ident = identities[tokenId];
+        _updateLeaf(tokenId - 1, ident.commitment, newCommitment, siblings);
         address old = _ownerOf(tokenId);
         delete tokenOf[old];
         tokenOf[newOwner] = tokenId;
@@ -267,7 +320,9 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     function _requireUnused(address newOwner, uint256 newCommitment) private view {
         if (newOwner == address(0)) revert RecoveryMismatch();
         if (tokenOf[newOwner] != 0) revert AlreadyHasIdentity(newOwner);
-        if (newCommitment == 0 || _tokenOfCommitment[newCommitment] != 0) revert BadCommitment();
+        if (newCommitment == 0 || newCommitment >= R || _tokenOfCommitment[newCommitment] != 0) {
+            revert BadCommitment();
+        }
     }
 
     function _requireGuardian(uint256 tokenId) private view {
@@ -283,8 +338,9 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     // ------------------------------------------------------------------ revocation
 
     /// @notice Revoke an identity (final): by its minting issuer while it is accredited, or
-    /// by governance.
-    function revoke(uint256 tokenId) external {
+    /// by governance. Empties the token's identity-tree leaf: `siblings` is its path
+    /// (`identityIndex`), checked against the current root (`StaleIdentityPath`).
+    function revoke(uint256 tokenId, uint256[20] calldata siblings) external {
         _requireOwned(tokenId);
         Identity storage id = identities[tokenId];
         bool byIssuer = msg.sender == id.issuer;
@@ -292,8 +348,91 @@ contract ZkmedIdentity is ERC721, IERC5192 {
             if (byIssuer) revert NotAccreditedIssuer(msg.sender);
             revert NotAllowed(msg.sender);
         }
+        if (id.revoked) revert TokenRevoked(tokenId);
         id.revoked = true;
+        _updateLeaf(tokenId - 1, id.commitment, 0, siblings);
         emit Revoked(tokenId, msg.sender);
+    }
+
+    // ------------------------------------------------------------------ identity tree
+
+    /// @notice The identity tree's current root.
+    function identityRoot() external view returns (uint256) {
+        return _identityRoot;
+    }
+
+    /// @notice The identity tree's leaf index of `tokenId` (`tokenId - 1`).
+    function identityIndex(uint256 tokenId) external view returns (uint256) {
+        _requireOwned(tokenId);
+        return tokenId - 1;
+    }
+
+    /// @notice When `root` stopped being the identity root (0: it is current, or never was).
+    function identityRootSupersededAt(uint256 root) external view returns (uint64) {
+        return rootSupersededAt[root];
+    }
+
+    /// @notice Whether `root` is the current identity root, or was superseded at most
+    /// `window` seconds ago. `window = 0`: the current root only.
+    function isIdentityRootAccepted(uint256 root, uint64 window) external view returns (bool) {
+        if (root == _identityRoot) return true;
+        uint64 at = rootSupersededAt[root];
+        return window != 0 && at != 0 && block.timestamp - at <= window;
+    }
+
+    function _setIdentityRoot(uint256 root) private {
+        uint256 old = _identityRoot;
+        if (root == old) return;
+        rootSupersededAt[old] = uint64(block.timestamp);
+        delete rootSupersededAt[root]; // a root can recur (e.g. every leaf emptied again)
+        _identityRoot = root;
+    }
+
+    /// Appends `leaf` at `index` (= the number of leaves so far): 20 hashes, the filled left
+    /// subtrees cached where the path turns right.
+    function _insertLeaf(uint256 index, uint256 leaf) private {
+        if (index >> IDENTITY_DEPTH != 0) revert IdentityTreeFull();
+        address p = poseidon;
+        uint256 node = leaf;
+        uint256 idx = index;
+        for (uint256 level = 0; level < IDENTITY_DEPTH; level++) {
+            if (idx & 1 == 0) {
+                filled[level] = node;
+                node = PoseidonT3Lib.hash(p, node, PoseidonT3Lib.zero(level));
+            } else {
+                node = PoseidonT3Lib.hash(p, filled[level], node);
+            }
+            idx >>= 1;
+        }
+        _setIdentityRoot(node);
+        emit IdentityLeaf(index, leaf);
+    }
+
+    /// Replaces the leaf at `index` (< the number of leaves) `oldLeaf` by `newLeaf`: the
+    /// siblings must open the current root with `oldLeaf`. The cached filled subtree at a
+    /// level is updated where the changed node is the one the next insertion reads (the left
+    /// sibling of the next index's node at a level where that node is a right child).
+    function _updateLeaf(uint256 index, uint256 oldLeaf, uint256 newLeaf, uint256[20] calldata siblings) private {
+        address p = poseidon;
+        uint256 next = totalMinted;
+        uint256 oldNode = oldLeaf;
+        uint256 newNode = newLeaf;
+        for (uint256 level = 0; level < IDENTITY_DEPTH; level++) {
+            uint256 pos = index >> level;
+            uint256 q = next >> level;
+            if (q & 1 == 1 && pos == q - 1) filled[level] = newNode;
+            uint256 sib = siblings[level];
+            if (pos & 1 == 0) {
+                oldNode = PoseidonT3Lib.hash(p, oldNode, sib);
+                newNode = PoseidonT3Lib.hash(p, newNode, sib);
+            } else {
+                oldNode = PoseidonT3Lib.hash(p, sib, oldNode);
+                newNode = PoseidonT3Lib.hash(p, sib, newNode);
+            }
+        }
+        if (oldNode != _identityRoot) revert StaleIdentityPath(_identityRoot);
+        _setIdentityRoot(newNode);
+        emit IdentityLeaf(index, newLeaf);
     }
 
     // ------------------------------------------------------------------ soul-bound

@@ -273,6 +273,144 @@ impl From<MerklePath> for RawPath {
     }
 }
 
+/// The right edge of a [`KindTree`]: its leaf count and, for each level from the leaves up,
+/// the filled left siblings of the node on the path of the next free slot (`count / 4^h % 4`
+/// of them at level `h`). It is everything needed to compute the tree's root and to append
+/// leaves without the leaves themselves: an issuer extends a patient's kind tree from it
+/// without seeing the patient's records (docs/state.md, "Transition at issuer B", step 2).
+///
+/// A frontier describes a tree with a free slot (`count < TREE_CAPACITY`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawFrontier", into = "RawFrontier")]
+pub struct Frontier {
+    count: u64,
+    levels: Vec<Vec<Fr>>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFrontier {
+    count: u64,
+    levels: Vec<Triple>,
+}
+
+impl TryFrom<RawFrontier> for Frontier {
+    type Error = RecordsError;
+    fn try_from(r: RawFrontier) -> Result<Frontier> {
+        Frontier::new(r.count, r.levels.into_iter().map(|t| t.0).collect())
+    }
+}
+
+impl From<Frontier> for RawFrontier {
+    fn from(f: Frontier) -> RawFrontier {
+        RawFrontier {
+            count: f.count,
+            levels: f.levels.into_iter().map(Triple).collect(),
+        }
+    }
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn empty() -> Frontier {
+        Frontier {
+            count: 0,
+            levels: vec![Vec::new(); TREE_DEPTH],
+        }
+    }
+
+    /// Builds a frontier, checking its shape: [`TREE_DEPTH`] levels, level `h` holding
+    /// `count / 4^h % 4` nodes, and `count` below [`TREE_CAPACITY`].
+    pub fn new(count: u64, levels: Vec<Vec<Fr>>) -> Result<Frontier> {
+        if count >= TREE_CAPACITY as u64 {
+            return Err(RecordsError::Tree(format!(
+                "a frontier needs a free slot: count {count} is not below {TREE_CAPACITY}"
+            )));
+        }
+        if levels.len() != TREE_DEPTH {
+            return Err(RecordsError::Tree(format!(
+                "a frontier needs {TREE_DEPTH} levels, got {}",
+                levels.len()
+            )));
+        }
+        for (h, l) in levels.iter().enumerate() {
+            let want = Self::width(count, h);
+            if l.len() != want {
+                return Err(RecordsError::Tree(format!(
+                    "frontier level {h} of a tree of {count} leaves holds {want} nodes, got {}",
+                    l.len()
+                )));
+            }
+        }
+        Ok(Frontier { count, levels })
+    }
+
+    fn width(count: u64, level: usize) -> usize {
+        ((count / (TREE_ARITY as u64).pow(level as u32)) % TREE_ARITY as u64) as usize
+    }
+
+    /// Number of leaves of the tree it describes (the next free slot).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The left siblings per level, leaf level first.
+    pub fn levels(&self) -> &[Vec<Fr>] {
+        &self.levels
+    }
+
+    /// The root of the tree it describes.
+    pub fn root(&self) -> Fr {
+        let z = zero_hashes();
+        let mut cur = Fr::zero(); // the free slot
+        for (h, left) in self.levels.iter().enumerate() {
+            let mut kids = [z[h]; 4];
+            kids[..left.len()].copy_from_slice(left);
+            kids[left.len()] = cur;
+            cur = h4(&kids);
+        }
+        cur
+    }
+
+    /// Appends `leaf` at slot [`Frontier::count`] and returns that slot. Fails when the slot
+    /// taken was the tree's last (the frontier of a full tree does not exist).
+    pub fn append(&mut self, leaf: Fr) -> Result<u64> {
+        let slot = self.count;
+        if slot + 1 >= TREE_CAPACITY as u64 {
+            return Err(RecordsError::Tree(format!(
+                "the tree is full: slot {slot} is the last of {TREE_CAPACITY} and a frontier needs a free slot"
+            )));
+        }
+        let mut cur = leaf;
+        for left in self.levels.iter_mut() {
+            if left.len() + 1 < TREE_ARITY {
+                left.push(cur);
+                break;
+            }
+            let kids = [left[0], left[1], left[2], cur];
+            left.clear();
+            cur = h4(&kids);
+        }
+        self.count += 1;
+        Ok(slot)
+    }
+}
+
+impl KindTree {
+    /// The tree's right-edge [`Frontier`] (fails for a full tree).
+    pub fn frontier(&self) -> Result<Frontier> {
+        let count = self.len() as u64;
+        let levels = (0..TREE_DEPTH)
+            .map(|h| {
+                let w = Frontier::width(count, h);
+                let i = (count as usize) / TREE_ARITY.pow(h as u32);
+                (i - w..i).map(|j| self.node(h, j)).collect()
+            })
+            .collect();
+        Frontier::new(count, levels)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +483,53 @@ mod tests {
     fn too_many_leaves() {
         let e = KindTree::from_leaves(vec![Fr::zero(); TREE_CAPACITY + 1]).unwrap_err();
         assert!(e.to_string().contains("do not fit"));
+    }
+
+    #[test]
+    fn frontier_root_and_append_match_rebuilding() {
+        let all = leaves(300);
+        let mut counts: Vec<usize> = (0..=70).collect();
+        counts.extend([255, 256, 257, 299]);
+        for &n in &counts {
+            let tree = KindTree::from_leaves(all[..n].to_vec()).unwrap();
+            let mut f = tree.frontier().unwrap();
+            assert_eq!(f.count(), n as u64);
+            assert_eq!(f.root(), tree.root(), "root at {n}");
+            for m in n..(n + 21).min(all.len()) {
+                assert_eq!(f.append(all[m]).unwrap(), m as u64);
+                let rebuilt = KindTree::from_leaves(all[..=m].to_vec()).unwrap();
+                assert_eq!(f.root(), rebuilt.root(), "{n} then appends up to {m}");
+                assert_eq!(f, rebuilt.frontier().unwrap(), "frontier at {}", m + 1);
+            }
+        }
+        let mut f = Frontier::empty();
+        for (i, l) in all.iter().enumerate() {
+            f.append(*l).unwrap();
+            if i % 37 == 0 {
+                let t = KindTree::from_leaves(all[..=i].to_vec()).unwrap();
+                assert_eq!(f.root(), t.root());
+            }
+        }
+        assert_eq!(f.root(), KindTree::from_leaves(all).unwrap().root());
+        assert_eq!(Frontier::empty().root(), KindTree::empty().root());
+    }
+
+    #[test]
+    fn frontier_shape_is_checked_and_serde_round_trips() {
+        let t = KindTree::from_leaves(leaves(22)).unwrap();
+        let f = t.frontier().unwrap();
+        let json = serde_json::to_string(&f).unwrap();
+        let back: Frontier = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, f);
+        // A count that does not fit the levels (a patient hiding records) is refused.
+        assert!(Frontier::new(21, f.levels().to_vec()).is_err());
+        assert!(Frontier::new(22, f.levels()[1..].to_vec()).is_err());
+        assert!(Frontier::new(TREE_CAPACITY as u64, vec![vec![]; TREE_DEPTH]).is_err());
+        let bad = json.replacen("\"count\":22", "\"count\":23", 1);
+        assert!(serde_json::from_str::<Frontier>(&bad).is_err());
+        // A frontier with a wrong sibling gives another root.
+        let mut levels = f.levels().to_vec();
+        levels[0][0] += Fr::from(1u64);
+        assert_ne!(Frontier::new(22, levels).unwrap().root(), t.root());
     }
 }
