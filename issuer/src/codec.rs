@@ -19,11 +19,11 @@ pub fn fr_from_blob(b: &[u8]) -> Result<Fr> {
 }
 
 pub fn frs_to_blob(xs: &[Fr]) -> Vec<u8> {
-    xs.iter().flat_map(|x| fr_to_be_bytes(x)).collect()
+    xs.iter().flat_map(fr_to_be_bytes).collect()
 }
 
 pub fn frs_from_blob(b: &[u8]) -> Result<Vec<Fr>> {
-    if b.len() % 32 != 0 {
+    if !b.len().is_multiple_of(32) {
         return Err(IssuerError::Corrupt(format!(
             "a field list blob of {} bytes",
             b.len()

@@ -288,16 +288,7 @@ impl SqliteStore {
     }
 }
 
-fn row_update(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(
-    String,
-    Vec<u8>,
-    Vec<u8>,
-    String,
-    Option<i64>,
-    Option<String>,
-)> {
+fn row_update(r: &rusqlite::Row<'_>) -> rusqlite::Result<UpdateRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,

@@ -60,6 +60,9 @@ enum Cmd {
     Token(cli::token::TokenCmd),
     /// The on-chain registries: identities, issuers, record commitments.
     Chain(cli::chain::ChainArgs),
+    /// Act as an issuer (`zkmed issuer serve`).
+    #[command(subcommand)]
+    Issuer(cli::issuer::IssuerCmd),
 }
 
 fn main() {
@@ -102,5 +105,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Serve(a) => cli::serve::run(&ctx, a),
         Cmd::Token(c) => cli::token::run(&ctx, c),
         Cmd::Chain(a) => cli::chain::run(&ctx, a),
+        Cmd::Issuer(c) => cli::issuer::run(&ctx, c),
     }
 }

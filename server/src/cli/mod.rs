@@ -7,6 +7,7 @@ pub mod error;
 pub mod export;
 pub mod hash;
 pub mod identity;
+pub mod issuer;
 pub mod predicates;
 pub mod prove;
 pub mod serve;
