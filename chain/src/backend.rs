@@ -35,6 +35,9 @@ pub trait Backend {
     fn logs(&mut self, address: Address, topic0: B256) -> Result<Vec<ChainLog>, ChainError>;
     /// The input (calldata) of the mined transaction `tx`.
     fn transaction_input(&mut self, tx: B256) -> Result<Bytes, ChainError>;
+    /// The chain's clock (seconds): the latest block's timestamp over JSON-RPC, the
+    /// embedded chain's block time.
+    fn timestamp(&mut self) -> Result<u64, ChainError>;
 }
 
 /// The embedded chain, acting as `account` (no keys: accounts are addresses). Several
@@ -104,6 +107,9 @@ impl Backend for EmbeddedBackend {
                 "no transaction {tx} with logs on the embedded chain"
             ))
         })
+    }
+    fn timestamp(&mut self) -> Result<u64, ChainError> {
+        Ok(self.chain()?.timestamp())
     }
 }
 
@@ -492,6 +498,19 @@ impl Backend for RpcBackend {
             input
                 .parse::<Bytes>()
                 .map_err(|e| ChainError::Rpc(format!("eth_getTransactionByHash {tx}: input: {e}")))
+        })
+    }
+
+    fn timestamp(&mut self) -> Result<u64, ChainError> {
+        let (node, retries) = (self.node.clone(), self.options.read_retries);
+        self.run(move |rt, p| {
+            let b = rt
+                .block_on(read_retrying(retries, || {
+                    p.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+                }))
+                .map_err(|e| RpcBackend::error_for(&node, "eth_getBlockByNumber", e))?;
+            b.map(|b| b.header.timestamp)
+                .ok_or_else(|| ChainError::Rpc("eth_getBlockByNumber: no latest block".into()))
         })
     }
 }
@@ -1352,6 +1371,12 @@ impl Backend for AnyBackend {
         match self {
             AnyBackend::Rpc(b) => b.transaction_input(tx),
             AnyBackend::Embedded(b) => b.transaction_input(tx),
+        }
+    }
+    fn timestamp(&mut self) -> Result<u64, ChainError> {
+        match self {
+            AnyBackend::Rpc(b) => b.timestamp(),
+            AnyBackend::Embedded(b) => b.timestamp(),
         }
     }
 }

@@ -148,11 +148,12 @@ pub fn to_contract_attestation(
         proof: proof
             .try_into()
             .map_err(|_| ChainError::Invalid("proof is not 8 words".into()))?,
-        recordCommitment: fr_to_u256(&p.record_commitment),
-        identityCommitment: fr_to_u256(&p.identity_commitment),
+        // Interim (issue 15): the v2 contract's slots until the v3 AttestationVerifier lands.
+        recordCommitment: fr_to_u256(&p.state_root),
+        identityCommitment: fr_to_u256(&p.identity_root),
         queryHash: fr_to_u256(&p.query_hash),
         challenge: fr_to_u256(&p.challenge),
-        scope: fr_to_u256(&p.scope),
+        scope: U256::ZERO,
         nullifier: fr_to_u256(&p.nullifier),
         answer: p.answer,
     })

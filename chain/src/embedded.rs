@@ -111,6 +111,12 @@ impl EmbeddedChain {
         self.time_offset += secs;
     }
 
+    /// The chain's clock (the next block's timestamp): the wall clock plus
+    /// [`EmbeddedChain::advance_time`]'s offset.
+    pub fn timestamp(&self) -> u64 {
+        now() + self.time_offset
+    }
+
     /// A fresh chain kept only in memory.
     pub fn in_memory() -> EmbeddedChain {
         EmbeddedChain {

@@ -22,5 +22,5 @@ pub mod testing;
 pub use backend::{RpcBackend, RpcOptions};
 pub use client::{parse_address, submitter_challenge, Deployment};
 pub use error::ChainError;
-pub use source::{ChainCommitments, Freshness, RegistryCommitments};
-pub use state::StateBatch;
+pub use source::ChainRoots;
+pub use state::{GlobalRootTimes, StateBatch};

@@ -1,184 +1,159 @@
-//! A [`CommitmentSource`] backed by the on-chain registries, over a node's JSON-RPC or the
-//! embedded chain.
+//! [`ChainRoots`]: a [`RootSource`] backed by the on-chain identity tree (`ZkmedIdentity`)
+//! and anchored state (`StateRegistry`), over a node's JSON-RPC or the embedded chain.
 //!
-//! `check_commitment(idc, rc)` accepts `rc` when, on chain:
-//! 1. `idc` belongs to an identity token (`tokenOfCommitment`) that is active and still
-//!    holds `idc` (not revoked, not replaced by recovery);
-//! 2. `rc` is that token's current root ([`Freshness::Current`]) or was current at some
-//!    moment in the last N seconds ([`Freshness::Within`]);
-//! 3. the issuer that anchored `rc` is accredited now (a suspended issuer's roots are
-//!    refused).
+//! For a root an attestation names, the source says what the chain holds, the same facts
+//! the contracts' `isIdentityRootAccepted` / `isStateRootAccepted` read:
+//! - the current root: [`RootStatus::Current`];
+//! - a past root: [`RootStatus::Superseded`] with how long ago (against the chain's clock,
+//!   the latest block's timestamp), for the verifier's window to judge;
+//! - a global state root created before the last issuer suspension and since superseded:
+//!   [`RootStatus::Refused`] (no window accepts it: it may commit to the suspended issuer's
+//!   notes);
+//! - anything else: [`RootStatus::Unknown`].
 //!
-//! Reads are cached: an *accepted* pair is remembered for `max_age`, so with caching the
-//! effective rule is "current within `max_age`" (12 s is about one Ethereum block;
-//! `max_age = 0` disables the cache). Refusals and failures are never cached.
-//!
-//! The trait is synchronous; over JSON-RPC the calls run on the backend's own thread and
-//! runtime, so the source can be called from any thread, async executors' included (it
-//! blocks the caller until the chain answers).
+//! Nothing is cached: every answer is read from the chain. The trait is synchronous; over
+//! JSON-RPC the calls run on the backend's own thread and runtime, so the source can be
+//! called from any thread, async executors' included (it blocks the caller until the chain
+//! answers).
 
 use crate::backend::{Backend, Registry, RpcBackend, RpcOptions};
 use crate::client::Deployment;
-use std::collections::HashMap;
+use crate::error::ChainError;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use zkmed_core::roots::{RootSource, RootSourceError, RootStatus};
 use zkmed_core::Fr;
-use zkmed_verifier::{CommitmentSource, SourceError};
 
-/// How fresh a root must be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Freshness {
-    /// The token's current root.
-    Current,
-    /// Current at some moment within the last this many seconds.
-    Within(u64),
-}
-
-impl Freshness {
-    /// From the contracts' `window` (seconds; 0: the current root only).
-    pub fn from_window_s(s: u64) -> Freshness {
-        match s {
-            0 => Freshness::Current,
-            s => Freshness::Within(s),
-        }
-    }
-
-    /// As the contracts' `window` (seconds; 0: the current root only).
-    pub fn window_s(self) -> u64 {
-        match self {
-            Freshness::Current => 0,
-            Freshness::Within(s) => s,
-        }
-    }
-}
-
-/// The chain-backed commitment source, over any [`Backend`]: a node over JSON-RPC
-/// ([`ChainCommitments`]) or the embedded chain. The verifier does not know which.
-pub struct RegistryCommitments<B: Backend + Send> {
+/// The chain-backed root source, over any [`Backend`]: a node over JSON-RPC
+/// ([`ChainRoots::connect`]) or the embedded chain ([`ChainRoots::new`]). The verifier
+/// does not know which.
+pub struct ChainRoots<B: Backend + Send> {
     registry: Mutex<Registry<B>>,
-    freshness: Freshness,
-    cache: Mutex<HashMap<(Fr, Fr), Instant>>,
-    max_age: Duration,
+    name: String,
 }
 
-/// The chain-backed commitment source over Ethereum JSON-RPC.
-pub type ChainCommitments = RegistryCommitments<RpcBackend>;
-
-impl ChainCommitments {
-    /// Reads the registries of `deployment` at `rpc_url` (no key needed), with the
-    /// default [`RpcOptions`].
+impl ChainRoots<RpcBackend> {
+    /// Reads the contracts of `deployment` at `rpc_url` (no key needed), with the default
+    /// [`RpcOptions`].
     pub fn connect(
         rpc_url: &str,
         deployment: Deployment,
-        freshness: Freshness,
-        max_age: Duration,
-    ) -> Result<ChainCommitments, crate::ChainError> {
-        Self::connect_with(
-            rpc_url,
-            deployment,
-            freshness,
-            max_age,
-            RpcOptions::default(),
-        )
+    ) -> Result<ChainRoots<RpcBackend>, ChainError> {
+        Self::connect_with(rpc_url, deployment, RpcOptions::default())
     }
 
-    /// [`ChainCommitments::connect`] with the connection's timeouts and retries: a dead
-    /// node makes `check_commitment` fail with `SourceError::Unavailable` within them.
+    /// [`ChainRoots::connect`] with the connection's timeouts and retries: a dead node makes
+    /// a lookup fail with [`RootSourceError`] within them.
     pub fn connect_with(
         rpc_url: &str,
         deployment: Deployment,
-        freshness: Freshness,
-        max_age: Duration,
         options: RpcOptions,
-    ) -> Result<ChainCommitments, crate::ChainError> {
+    ) -> Result<ChainRoots<RpcBackend>, ChainError> {
         let backend = RpcBackend::read_only_with(rpc_url, options)?;
-        Ok(RegistryCommitments::new(
-            Registry::attach(backend, deployment),
-            freshness,
-            max_age,
-        ))
+        let mut roots = ChainRoots::new(Registry::attach(backend, deployment));
+        roots.name = format!(
+            "chain {} over JSON-RPC (identity {}, state {})",
+            shown_url(rpc_url),
+            deployment.identity,
+            deployment.state
+        );
+        Ok(roots)
     }
 }
 
-impl<B: Backend + Send> RegistryCommitments<B> {
-    /// Checks against `registry`'s deployment; accepted pairs are cached for `max_age`
-    /// (`Duration::ZERO`: no cache).
-    pub fn new(registry: Registry<B>, freshness: Freshness, max_age: Duration) -> Self {
-        RegistryCommitments {
-            registry: Mutex::new(registry),
-            freshness,
-            cache: Mutex::new(HashMap::new()),
-            max_age,
+/// `scheme://host:port` of an RPC URL (its path can hold a provider's API key).
+fn shown_url(rpc_url: &str) -> String {
+    let rest = rpc_url.split_once("://");
+    match rest {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let host = host.rsplit('@').next().unwrap_or(host);
+            format!("{scheme}://{host}")
         }
+        None => "?".into(),
+    }
+}
+
+impl<B: Backend + Send> ChainRoots<B> {
+    /// Reads `registry`'s deployment, over whatever backend it has (e.g. the embedded chain).
+    pub fn new(registry: Registry<B>) -> ChainRoots<B> {
+        let d = registry.deployment;
+        ChainRoots {
+            name: format!("chain (identity {}, state {})", d.identity, d.state),
+            registry: Mutex::new(registry),
+        }
+    }
+
+    /// Names the chain in [`RootSource::describe`] (e.g. "the embedded chain in DIR").
+    pub fn named(mut self, name: impl Into<String>) -> ChainRoots<B> {
+        self.name = name.into();
+        self
     }
 
     /// Reads the chain id: `Ok` when the chain answers (a service's readiness probe).
-    pub fn ping(&self) -> Result<(), crate::ChainError> {
+    pub fn ping(&self) -> Result<(), ChainError> {
         self.registry
             .lock()
-            .map_err(|_| crate::ChainError::Invalid("registry lock poisoned".into()))?
+            .map_err(|_| ChainError::Invalid("registry lock poisoned".into()))?
             .ping()
     }
 
-    fn lookup(&self, idc: &Fr, rc: &Fr) -> Result<(), SourceError> {
-        let unavailable = |e: crate::ChainError| SourceError::Unavailable(e.to_string());
-        let mut r = self
-            .registry
+    fn registry(&self) -> Result<std::sync::MutexGuard<'_, Registry<B>>, RootSourceError> {
+        self.registry
             .lock()
-            .map_err(|_| SourceError::Unavailable("registry lock poisoned".into()))?;
-        let token = r
-            .token_of_commitment(idc)
-            .map_err(unavailable)?
-            .ok_or(SourceError::UnknownIdentity { identity: *idc })?;
-        if r.identity_commitment(token).map_err(unavailable)? != Some(*idc) {
-            return Err(SourceError::Policy(format!(
-                "identity token {token} is revoked or no longer holds this identity commitment"
-            )));
-        }
-        let (ok, issuer) = r
-            .was_current_within(token, rc, self.freshness.window_s())
-            .map_err(unavailable)?;
-        if !ok {
-            let current = r.current_root(token).map_err(unavailable)?;
-            return Err(match current {
-                None => SourceError::UnknownIdentity { identity: *idc },
-                Some(current) => SourceError::NotCurrent {
-                    identity: *idc,
-                    presented: *rc,
-                    current,
-                    superseded: false,
-                },
-            });
-        }
-        if !r.is_accredited(issuer).map_err(unavailable)? {
-            return Err(SourceError::Policy(format!(
-                "the issuer that anchored this root ({issuer}) is not accredited now"
-            )));
-        }
-        Ok(())
+            .map_err(|_| RootSourceError("registry lock poisoned".into()))
     }
 }
 
-impl<B: Backend + Send> CommitmentSource for RegistryCommitments<B> {
-    fn check_commitment(&self, idc: &Fr, rc: &Fr) -> Result<(), SourceError> {
-        let key = (*idc, *rc);
-        let cached = || -> Result<bool, SourceError> {
-            let c = self
-                .cache
-                .lock()
-                .map_err(|_| SourceError::Unavailable("cache lock poisoned".into()))?;
-            Ok(c.get(&key).is_some_and(|t| t.elapsed() < self.max_age))
-        };
-        if !self.max_age.is_zero() && cached()? {
-            return Ok(());
+fn unavailable(e: ChainError) -> RootSourceError {
+    RootSourceError(e.to_string())
+}
+
+fn ago(now: u64, at: u64) -> RootStatus {
+    RootStatus::Superseded {
+        ago_s: now.saturating_sub(at),
+    }
+}
+
+impl<B: Backend + Send> RootSource for ChainRoots<B> {
+    fn identity_root(&self, root: &Fr) -> Result<RootStatus, RootSourceError> {
+        let mut r = self.registry()?;
+        if r.identity_root().map_err(unavailable)? == *root {
+            return Ok(RootStatus::Current);
         }
-        self.lookup(idc, rc)?;
-        if !self.max_age.is_zero() {
-            if let Ok(mut c) = self.cache.lock() {
-                c.retain(|_, t| t.elapsed() < self.max_age);
-                c.insert(key, Instant::now());
+        match r.identity_root_superseded_at(root).map_err(unavailable)? {
+            None => Ok(RootStatus::Unknown),
+            Some(at) => {
+                let now = r.backend.timestamp().map_err(unavailable)?;
+                Ok(ago(now, at))
             }
         }
-        Ok(())
+    }
+
+    fn state_root(&self, root: &Fr) -> Result<RootStatus, RootSourceError> {
+        let mut r = self.registry()?;
+        if r.global_root().map_err(unavailable)? == *root {
+            return Ok(RootStatus::Current);
+        }
+        let Some(t) = r.global_root_times(root).map_err(unavailable)? else {
+            return Ok(RootStatus::Unknown);
+        };
+        let Some(at) = t.superseded_at else {
+            // Recorded but neither current nor superseded: not a root the chain vouches for.
+            return Ok(RootStatus::Unknown);
+        };
+        let epoch = r.suspension_epoch().map_err(unavailable)?;
+        if t.epoch != epoch {
+            return Ok(RootStatus::Refused(format!(
+                "the global state root was created in suspension epoch {}, before an issuer's \
+                 suspension (epoch {epoch} now): it may commit to a suspended issuer's notes",
+                t.epoch
+            )));
+        }
+        let now = r.backend.timestamp().map_err(unavailable)?;
+        Ok(ago(now, at))
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
     }
 }

@@ -29,6 +29,17 @@ pub struct StateBatch {
     pub tx_hash: B256,
 }
 
+/// A global state root's history (`StateRegistry.globalRootTimes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalRootTimes {
+    pub created_at: u64,
+    /// `None` while current.
+    pub superseded_at: Option<u64>,
+    /// The suspension epoch it was created in: once superseded, a root of an older epoch is
+    /// refused.
+    pub epoch: u64,
+}
+
 fn fr(x: U256, what: &str) -> Result<Fr, ChainError> {
     u256_to_fr(x).ok_or_else(|| ChainError::Invalid(format!("{what}: not a field element")))
 }
@@ -174,6 +185,17 @@ impl<B: Backend> Registry<B> {
         )
     }
 
+    /// When `root` stopped being the identity root (`None`: it is current, or never was).
+    pub fn identity_root_superseded_at(&mut self, root: &Fr) -> Result<Option<u64>, ChainError> {
+        let at = self.read_identity(
+            "identityRootSupersededAt",
+            ZkmedIdentity::identityRootSupersededAtCall {
+                root: fr_to_u256(root),
+            },
+        )?;
+        Ok((at != 0).then_some(at))
+    }
+
     // ------------------------------------------------------------------ anchored state
 
     /// Anchors one batch from this account (an accredited issuer) in one transaction: its new
@@ -245,6 +267,26 @@ impl<B: Backend> Registry<B> {
                 window: window_s,
             },
         )
+    }
+
+    /// A global root's history: `None` when it never was one.
+    pub fn global_root_times(&mut self, root: &Fr) -> Result<Option<GlobalRootTimes>, ChainError> {
+        let t = self.read_state(
+            "globalRootTimes",
+            StateRegistry::globalRootTimesCall {
+                root: fr_to_u256(root),
+            },
+        )?;
+        Ok((t.createdAt != 0).then_some(GlobalRootTimes {
+            created_at: t.createdAt,
+            superseded_at: (t.supersededAt != 0).then_some(t.supersededAt),
+            epoch: t.epoch,
+        }))
+    }
+
+    /// The current suspension epoch (incremented by every issuer suspension).
+    pub fn suspension_epoch(&mut self) -> Result<u64, ChainError> {
+        self.read_state("suspensionEpoch", StateRegistry::suspensionEpochCall {})
     }
 
     /// Every anchored batch, oldest first, from the `Batch` events and the transactions'
