@@ -43,7 +43,7 @@ impl fmt::Debug for VerifierKey {
 impl VerifierKey {
     /// Decodes a canonical compressed verifying key with **full validation**: every point is
     /// checked to be on the curve and in the prime-order subgroup, the encoding must be
-    /// canonical and consumed exactly, and the key must have 7 public inputs.
+    /// canonical and consumed exactly, and the key must have 6 public inputs.
     ///
     /// Use this for key bytes from anywhere that is not hash-pinned.
     pub fn from_bytes(id: impl Into<String>, bytes: &[u8]) -> Result<VerifierKey, VerifyError> {

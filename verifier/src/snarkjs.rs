@@ -25,7 +25,7 @@ use zkmed_core::manifest::sha256_hex;
 pub struct SnarkjsFiles {
     /// `proof.json`
     pub proof_json: Value,
-    /// `public.json`: the seven public inputs in circuit order, as decimal strings.
+    /// `public.json`: the six public inputs in circuit order, as decimal strings.
     pub public_json: Value,
     /// `verification_key.json`
     pub verification_key_json: Value,
@@ -33,7 +33,7 @@ pub struct SnarkjsFiles {
 
 /// Converts `vk` and `att`'s proof and public inputs to snarkjs's formats.
 ///
-/// Checks that `vk` has seven public inputs, that `att.key_hash` is `vk`'s SHA-256 (so a
+/// Checks that `vk` has six public inputs, that `att.key_hash` is `vk`'s SHA-256 (so a
 /// proof is never exported next to the wrong key) and that the proof decodes with full
 /// validation. It does not verify the proof: that is what snarkjs is for.
 pub fn export_snarkjs(

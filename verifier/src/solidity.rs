@@ -54,7 +54,7 @@ fn g2(p: &G2Affine) -> [String; 4] {
 }
 
 /// The proof of `att` as the verifier contract's `uint256[8] proof` (decimal strings), and
-/// its seven public inputs as `uint256[7] input`.
+/// its six public inputs as `uint256[6] input`.
 pub fn evm_calldata(
     att: &Attestation,
 ) -> Result<([String; 8], [String; NUM_PUBLIC_INPUTS]), VerifyError> {
@@ -70,7 +70,7 @@ pub fn evm_calldata(
 }
 
 /// Solidity source of a verifier contract named `contract_name` for `vk` (which must have
-/// exactly seven public inputs; the last one, the answer, is boolean).
+/// exactly six public inputs; the last one, the answer, is boolean).
 pub fn export_solidity(
     vk: &VerifyingKey<Bn254>,
     contract_name: &str,

@@ -31,14 +31,14 @@ fn batch_of_64_valid_passes() {
     let f = fixture();
     let atts = attestations(64, false);
     let q = query();
-    verify_batch(&f.keys, &items(&atts, &q), &f.commitments, &mut batch_rng()).unwrap();
+    verify_batch(&f.keys, &items(&atts, &q), &f.policy(), &mut batch_rng()).unwrap();
     // Mixed circuits are grouped per verifying key.
     let mixed = attestations(16, true);
     assert_eq!(mixed[1].circuit, OTHER_CIRCUIT);
     verify_batch(
         &f.keys,
         &items(&mixed, &q),
-        &f.commitments,
+        &f.policy(),
         &mut batch_rng(),
     )
     .unwrap();
@@ -46,11 +46,11 @@ fn batch_of_64_valid_passes() {
     verify_batch(
         &f.keys,
         &items(&atts[..1], &q),
-        &f.commitments,
+        &f.policy(),
         &mut batch_rng(),
     )
     .unwrap();
-    verify_batch(&f.keys, &[], &f.commitments, &mut batch_rng()).unwrap();
+    verify_batch(&f.keys, &[], &f.policy(), &mut batch_rng()).unwrap();
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn batch_with_two_bad_proofs_names_exactly_those() {
     atts[5].public.answer = !atts[5].public.answer;
     atts[40].proof = atts[41].proof.clone();
     let q = query();
-    let e = verify_batch(&f.keys, &items(&atts, &q), &f.commitments, &mut batch_rng()).unwrap_err();
+    let e = verify_batch(&f.keys, &items(&atts, &q), &f.policy(), &mut batch_rng()).unwrap_err();
     assert_eq!(e.indices(), vec![5, 40], "{e}");
     for (i, err) in &e.failures {
         assert!(
@@ -80,7 +80,7 @@ fn batch_with_two_bad_proofs_names_exactly_those() {
     );
     // Each flagged item also fails alone, and its neighbours verify alone.
     for i in [4usize, 5, 6, 39, 40, 41] {
-        let alone = verify(&f.keys, &atts[i], &q, &challenge(i as u64), &f.commitments);
+        let alone = verify(&f.keys, &atts[i], &q, &challenge(i as u64), &f.policy());
         assert_eq!(alone.is_err(), i == 5 || i == 40, "item {i}: {alone:?}");
     }
 }
@@ -90,7 +90,7 @@ fn batch_reports_cheap_and_pairing_failures_together() {
     let f = fixture();
     let mut atts = attestations(20, false);
     let q = query();
-    atts[17].public.scope += Fr::from(1u64); // only the pairing check sees this
+    atts[17].public.nullifier += Fr::from(1u64); // only the pairing check sees this
     atts[9].circuit = "unknown-v9".into();
     let mut its = items(&atts, &q);
     its[3].expected_challenge = challenge(99); // the verifier expected another challenge
@@ -100,7 +100,7 @@ fn batch_reports_cheap_and_pairing_failures_together() {
     bad_proof.proof = "00".repeat(128);
     its[0].attestation = &bad_proof;
 
-    let e = verify_batch(&f.keys, &its, &f.commitments, &mut batch_rng()).unwrap_err();
+    let e = verify_batch(&f.keys, &its, &f.policy(), &mut batch_rng()).unwrap_err();
     assert_eq!(e.indices(), vec![0, 3, 9, 12, 17], "{e}");
     let kinds: Vec<&str> = e
         .failures
@@ -120,13 +120,13 @@ fn batch_reports_cheap_and_pairing_failures_together() {
     );
 
     // Only cheap failures: the rest still passes the pairing check, nothing else is listed.
-    atts[17].public.scope -= Fr::from(1u64);
+    atts[17].public.nullifier -= Fr::from(1u64);
     let its = {
         let mut v = items(&atts, &q);
         v[3].expected_challenge = challenge(99);
         v
     };
-    let e = verify_batch(&f.keys, &its, &f.commitments, &mut batch_rng()).unwrap_err();
+    let e = verify_batch(&f.keys, &its, &f.policy(), &mut batch_rng()).unwrap_err();
     assert_eq!(e.indices(), vec![3, 9]);
 }
 
@@ -139,11 +139,11 @@ fn timing_batch_of_64() {
     let q = query();
     let its = items(&atts, &q);
     let mut rng = batch_rng();
-    verify_batch(&f.keys, &its, &f.commitments, &mut rng).unwrap(); // warm up
+    verify_batch(&f.keys, &its, &f.policy(), &mut rng).unwrap(); // warm up
     let mut t: Vec<f64> = (0..7)
         .map(|_| {
             let start = Instant::now();
-            verify_batch(&f.keys, &its, &f.commitments, &mut rng).unwrap();
+            verify_batch(&f.keys, &its, &f.policy(), &mut rng).unwrap();
             start.elapsed().as_secs_f64() * 1e3
         })
         .collect();

@@ -67,8 +67,8 @@ fn snarkjs_verifies_exported_proof_and_rejects_tampering() {
     let vk = &files.verification_key_json;
     assert_eq!(vk["protocol"], "groth16");
     assert_eq!(vk["curve"], "bn128");
-    assert_eq!(vk["nPublic"], 7);
-    assert_eq!(vk["IC"].as_array().unwrap().len(), 8);
+    assert_eq!(vk["nPublic"], 6);
+    assert_eq!(vk["IC"].as_array().unwrap().len(), 7);
     assert_eq!(vk["vk_alpha_1"][2], "1");
     assert_eq!(vk["vk_beta_2"][2], serde_json::json!(["1", "0"]));
     assert_eq!(vk["vk_alphabeta_12"].as_array().unwrap().len(), 2);
@@ -89,7 +89,7 @@ fn snarkjs_verifies_exported_proof_and_rejects_tampering() {
         .map(zkmed_core::field::fr_to_dec)
         .collect();
     assert_eq!(public, expected);
-    assert_eq!(public[6], if att.public.answer { "1" } else { "0" });
+    assert_eq!(public[5], if att.public.answer { "1" } else { "0" });
 
     // Refuses to pair a proof with the wrong key.
     let e = export_snarkjs(&f.other.pk.vk, &att).unwrap_err();

@@ -1,5 +1,5 @@
-//! Single-attestation verification, key loading and commitment sources, against real
-//! Groth16 proofs of a toy circuit with the seven zkmed public inputs.
+//! Single-attestation verification, key loading and root windows, against real Groth16
+//! proofs of a toy circuit with the six zkmed public inputs.
 
 mod common;
 
@@ -15,13 +15,13 @@ use zkmed_core::field::MODULUS_DEC;
 use zkmed_core::manifest::{sha256_hex, CircuitEntry, KeyFile, Manifest};
 use zkmed_core::Fr;
 use zkmed_verifier::{
-    decode_proof, verify, verify_statement_unbound, verify_with_query_hash, InMemoryCommitments,
-    KeySet, Policy, SourceError, VerifierKey, VerifyError,
+    decode_proof, verify, verify_statement_unbound, verify_with_query_hash, KeySet, RootError,
+    RootPolicy, RootStatus, VerifierKey, VerifyError, Which, Window,
 };
 
 fn check(att: &Attestation, challenge: Fr) -> Result<(), VerifyError> {
     let f = fixture();
-    verify(&f.keys, att, &query(), &challenge, &f.commitments)
+    verify(&f.keys, att, &query(), &challenge, &f.policy())
 }
 
 #[test]
@@ -40,7 +40,7 @@ fn valid_attestations_verify() {
             &att,
             &query().hash().unwrap(),
             &challenge(i),
-            &f.commitments,
+            &f.policy(),
         )
         .unwrap();
         verify_statement_unbound(f.keys.get(CIRCUIT).unwrap(), &att).unwrap();
@@ -130,40 +130,34 @@ fn every_public_input_is_bound() {
     };
     let x = Fr::from(987_654_321u64);
 
-    // record_commitment: not anchored → the source says so; anchored (so the source accepts)
-    // → the pairing check fails.
-    let a = with(&|q| q.record_commitment = x);
-    let e = check(&a, challenge(4)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            VerifyError::Commitment(SourceError::NotCurrent {
-                superseded: false,
-                ..
-            })
-        ),
-        "{e:?}"
-    );
-    assert!(e.to_string().contains("never anchored"), "{e}");
-    let mut accepting = InMemoryCommitments::new();
-    accepting.anchor(p.identity_commitment, x);
-    let e = verify(&f.keys, &a, &query(), &challenge(4), &accepting).unwrap_err();
-    assert!(matches!(e, VerifyError::InvalidProof { .. }), "{e:?}");
-
-    // identity_commitment.
-    let a = with(&|q| q.identity_commitment = x);
-    let e = check(&a, challenge(4)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            VerifyError::Commitment(SourceError::UnknownIdentity { .. })
-        ),
-        "{e:?}"
-    );
-    let mut accepting = InMemoryCommitments::new();
-    accepting.anchor(x, p.record_commitment);
-    let e = verify(&f.keys, &a, &query(), &challenge(4), &accepting).unwrap_err();
-    assert!(matches!(e, VerifyError::InvalidProof { .. }), "{e:?}");
+    // identity_root / state_root: unknown to the chain → the root check says so; known (so
+    // the source accepts) → the pairing check fails.
+    for which in ["identity", "state"] {
+        let a = if which == "identity" {
+            with(&|q| q.identity_root = x)
+        } else {
+            with(&|q| q.state_root = x)
+        };
+        let e = check(&a, challenge(4)).unwrap_err();
+        assert!(
+            matches!(e, VerifyError::Root(RootError::Unknown { .. })),
+            "{which}: {e:?}"
+        );
+        assert!(e.to_string().contains(&format!("{which} root")), "{e}");
+        let accepting = TestRoots::current();
+        accepting.set_identity(x, RootStatus::Current);
+        accepting.set_state(x, RootStatus::Current);
+        let e = verify(
+            &f.keys,
+            &a,
+            &query(),
+            &challenge(4),
+            &RootPolicy::new(&accepting),
+        )
+        .unwrap_err();
+        assert!(matches!(e, VerifyError::InvalidProof { .. }), "{e:?}");
+    }
+    let _ = &p;
 
     // query_hash: relabelled to another question → mismatch with the question asked; and if
     // the verifier did ask that other question, the proof does not answer it.
@@ -171,10 +165,10 @@ fn every_public_input_is_bound() {
     let e = check(&a, challenge(4)).unwrap_err();
     assert!(matches!(e, VerifyError::QueryMismatch { .. }), "{e:?}");
     assert!(e.to_string().starts_with("query mismatch"), "{e}");
-    let e = verify(&f.keys, &a, &other_query(), &challenge(4), &f.commitments).unwrap_err();
+    let e = verify(&f.keys, &a, &other_query(), &challenge(4), &f.policy()).unwrap_err();
     assert!(matches!(e, VerifyError::InvalidProof { .. }), "{e:?}");
     // The verifier's own question decides: the original attestation does not answer it.
-    let e = verify(&f.keys, &att, &other_query(), &challenge(4), &f.commitments).unwrap_err();
+    let e = verify(&f.keys, &att, &other_query(), &challenge(4), &f.policy()).unwrap_err();
     assert!(matches!(e, VerifyError::QueryMismatch { .. }), "{e:?}");
 
     // challenge: a replay under a new challenge is refused; a relabelled one fails the proof.
@@ -187,7 +181,6 @@ fn every_public_input_is_bound() {
 
     // scope, nullifier, answer: only the pairing check can catch these.
     for (name, a) in [
-        ("scope", with(&|q| q.scope += Fr::one())),
         ("nullifier", with(&|q| q.nullifier = x)),
         ("answer", with(&|q| q.answer = !q.answer)),
     ] {
@@ -244,7 +237,7 @@ fn key_binding_circuit_and_version() {
         &att,
         &query(),
         &challenge(6),
-        &f.commitments,
+        &f.policy(),
     )
     .unwrap_err();
     assert!(e.to_string().contains("loaded: none"), "{e}");
@@ -428,58 +421,71 @@ fn proof_points_must_be_valid_curve_points() {
 }
 
 #[test]
-fn superseded_commitment_rejected_by_default_accepted_for_audit() {
+fn superseded_roots_are_accepted_within_the_window_only() {
     let f = fixture();
     let p = public(11);
     let att = f.key.attest(&p, 11);
-    let mut store = InMemoryCommitments::new();
-    store.anchor(p.identity_commitment, p.record_commitment);
-    verify(&f.keys, &att, &query(), &challenge(11), &store).unwrap();
+    let roots = TestRoots::current();
+    verify(&f.keys, &att, &query(), &challenge(11), &RootPolicy::new(&roots)).unwrap();
 
-    // The data holder anchors a correction: the old record set no longer counts.
-    let corrected = p.record_commitment + Fr::one();
-    store.anchor(p.identity_commitment, corrected);
-    let e = verify(&f.keys, &att, &query(), &challenge(11), &store).unwrap_err();
-    assert!(
-        matches!(&e, VerifyError::Commitment(SourceError::NotCurrent { superseded: true, current, .. }) if *current == corrected),
-        "{e:?}"
-    );
-    assert!(
-        e.to_string().contains("superseded by a later correction"),
-        "{e}"
-    );
-
-    // A fresh attestation over the corrected records verifies.
-    let p2 = zkmed_core::attestation::PublicInputs {
-        record_commitment: corrected,
-        ..p.clone()
-    };
-    verify(
+    // A later batch supersedes the state root: inside the default window (1 h) it is still
+    // accepted, and the report says which root and how old; past it, or with current roots
+    // only, refused.
+    roots.set_state(p.state_root, RootStatus::Superseded { ago_s: 3_600 });
+    let (r, report) = zkmed_verifier::verify_with_report(
         &f.keys,
-        &f.key.attest(&p2, 12),
+        &att,
         &query(),
         &challenge(11),
-        &store,
-    )
-    .unwrap();
-
-    // An auditor looking at past decisions accepts any anchored version.
-    store.set_policy(Policy::AnyInHistory);
-    verify(&f.keys, &att, &query(), &challenge(11), &store).unwrap();
-    let p3 = zkmed_core::attestation::PublicInputs {
-        record_commitment: corrected + Fr::one(),
-        ..p
-    };
+        &RootPolicy::new(&roots),
+    );
+    r.unwrap();
+    let j = report.to_json();
+    assert_eq!(j["roots"]["state"]["status"], "superseded");
+    assert_eq!(j["roots"]["state"]["superseded_s_ago"], 3_600);
+    assert_eq!(j["roots"]["identity"]["status"], "current");
+    assert_eq!(j["window_s"], 3_600);
     let e = verify(
         &f.keys,
-        &f.key.attest(&p3, 13),
+        &att,
         &query(),
         &challenge(11),
-        &store,
+        &RootPolicy::current_only(&roots),
     )
     .unwrap_err();
     assert!(
-        matches!(e, VerifyError::Commitment(SourceError::NotInHistory { .. })),
+        matches!(&e, VerifyError::Root(RootError::Expired { ago_s: 3_600, .. })),
+        "{e:?}"
+    );
+    roots.set_state(p.state_root, RootStatus::Superseded { ago_s: 3_601 });
+    let e = verify(&f.keys, &att, &query(), &challenge(11), &RootPolicy::new(&roots)).unwrap_err();
+    assert!(e.to_string().contains("outside the window"), "{e}");
+    // A longer window (an audit of past decisions) accepts it again.
+    verify(
+        &f.keys,
+        &att,
+        &query(),
+        &challenge(11),
+        &RootPolicy::with_window(&roots, Window::from_seconds(86_400)),
+    )
+    .unwrap();
+    // A root from before an issuer's suspension: refused whatever the window.
+    roots.set_state(p.state_root, RootStatus::Refused("before a suspension".into()));
+    let e = verify(
+        &f.keys,
+        &att,
+        &query(),
+        &challenge(11),
+        &RootPolicy::with_window(&roots, Window::from_seconds(86_400)),
+    )
+    .unwrap_err();
+    assert!(matches!(&e, VerifyError::Root(RootError::Refused { .. })), "{e:?}");
+    // The identity root, likewise (recovery or revocation supersedes it).
+    let roots = TestRoots::current();
+    roots.set_identity(p.identity_root, RootStatus::Superseded { ago_s: 7_200 });
+    let e = verify(&f.keys, &att, &query(), &challenge(11), &RootPolicy::new(&roots)).unwrap_err();
+    assert!(
+        matches!(&e, VerifyError::Root(RootError::Expired { which: Which::Identity, .. })),
         "{e:?}"
     );
 }
@@ -493,7 +499,7 @@ fn write_manifest(dir: &std::path::Path, keys: &[&ToyKey]) {
             id: k.id.clone(),
             version: 1,
             constraints: 8,
-            public_inputs: 7,
+            public_inputs: 6,
             capacity: 0,
             r1cs_sha256: "00".repeat(32),
             pk: KeyFile {
@@ -541,7 +547,7 @@ fn keyset_loads_manifest_and_rejects_tampered_vk() {
         assert_eq!(loaded.vk(), &k.pk.vk);
     }
     let att = f.key.attest(&public(3), 3);
-    verify(&keys, &att, &query(), &challenge(3), &f.commitments).unwrap();
+    verify(&keys, &att, &query(), &challenge(3), &f.policy()).unwrap();
 
     // One flipped byte in a vk file: the manifest hash check refuses the whole set.
     let path = dir.path().join(format!("{CIRCUIT}.vk"));
@@ -645,9 +651,9 @@ fn timing_single_verify() {
         (t[t.len() / 2], t[0])
     };
     let full =
-        |i: usize| verify(&f.keys, &atts[i], &q, &challenge(i as u64), &f.commitments).unwrap();
+        |i: usize| verify(&f.keys, &atts[i], &q, &challenge(i as u64), &f.policy()).unwrap();
     let cached = |i: usize| {
-        verify_with_query_hash(&f.keys, &atts[i], &h, &challenge(i as u64), &f.commitments).unwrap()
+        verify_with_query_hash(&f.keys, &atts[i], &h, &challenge(i as u64), &f.policy()).unwrap()
     };
     let hash = |_: usize| {
         std::hint::black_box(q.hash().unwrap());

@@ -1,4 +1,4 @@
-//! Test fixtures: a toy Groth16 circuit with exactly the seven zkmed public inputs (the real
+//! Test fixtures: a toy Groth16 circuit with exactly the six zkmed public inputs (the real
 //! circuits live in zkmed-circuits, which the verifier must not depend on), and helpers
 //! that produce real proofs wrapped in proper `Attestation`s.
 #![allow(dead_code)]
@@ -17,16 +17,19 @@ use zkmed_core::attestation::{Attestation, PublicInputs, ATTESTATION_VERSION};
 use zkmed_core::manifest::sha256_hex;
 use zkmed_core::query::Query;
 use zkmed_core::Fr;
-use zkmed_verifier::{InMemoryCommitments, KeySet, VerifierKey};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use zkmed_core::roots::{RootSource, RootSourceError, RootStatus};
+use zkmed_verifier::{KeySet, RootPolicy, VerifierKey};
 
 pub const CIRCUIT: &str = "toy-v1";
 pub const OTHER_CIRCUIT: &str = "toy-other-v1";
 
-/// Allocates the 7 public inputs in attestation order and constrains every one:
+/// Allocates the 6 public inputs in attestation order and constrains every one:
 /// `x_j · s = w_j` for a secret `s` (witnesses `w_j`), and `answer · (answer − 1) = 0`.
 #[derive(Clone)]
 pub struct ToyCircuit {
-    pub inputs: [Fr; 7],
+    pub inputs: [Fr; 6],
     pub secret: Fr,
 }
 
@@ -67,7 +70,7 @@ pub struct ToyKey {
 impl ToyKey {
     pub fn new(id: &str, seed: u64) -> ToyKey {
         let blank = ToyCircuit {
-            inputs: [Fr::one(); 7],
+            inputs: [Fr::one(); 6],
             secret: Fr::one(),
         };
         let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(blank, &mut rng(seed))
@@ -120,25 +123,92 @@ pub fn challenge(i: u64) -> Fr {
     Fr::from(1_000_000 + i)
 }
 
+/// The current identity root of the fixture's chain.
+pub fn identity_root() -> Fr {
+    Fr::from(0x1d_u64).square().square()
+}
+
+/// The current global state root of the fixture's chain.
+pub fn state_root() -> Fr {
+    Fr::from(0x5e_u64) * Fr::from(0x1234_5678_9abc_def1u64)
+}
+
 /// Public inputs for patient `i` answering `query()` under `challenge(i)`.
 pub fn public(i: u64) -> PublicInputs {
     PublicInputs {
-        record_commitment: Fr::from(100 + i) * Fr::from(0x1234_5678_9abc_def1u64),
-        identity_commitment: Fr::from(200 + i).square().square(),
+        identity_root: identity_root(),
+        state_root: state_root(),
         query_hash: query().hash().unwrap(),
         challenge: challenge(i),
-        scope: Fr::from(42u64),
         nullifier: Fr::from(300 + i).square(),
         answer: !i.is_multiple_of(3),
     }
 }
 
-/// Shared fixture: one key, a key set, and the commitments of `public(i)` anchored.
+/// Roots with a settable status each (a chain's root history, in a test).
+#[derive(Default)]
+pub struct TestRoots {
+    pub identity: Mutex<HashMap<String, RootStatus>>,
+    pub state: Mutex<HashMap<String, RootStatus>>,
+}
+
+impl TestRoots {
+    /// Knows the fixture's two roots, both current.
+    pub fn current() -> TestRoots {
+        let r = TestRoots::default();
+        r.set_identity(identity_root(), RootStatus::Current);
+        r.set_state(state_root(), RootStatus::Current);
+        r
+    }
+
+    pub fn set_identity(&self, root: Fr, status: RootStatus) {
+        self.identity.lock().unwrap().insert(root.to_string(), status);
+    }
+
+    pub fn set_state(&self, root: Fr, status: RootStatus) {
+        self.state.lock().unwrap().insert(root.to_string(), status);
+    }
+}
+
+impl RootSource for TestRoots {
+    fn identity_root(&self, root: &Fr) -> Result<RootStatus, RootSourceError> {
+        Ok(self
+            .identity
+            .lock()
+            .unwrap()
+            .get(&root.to_string())
+            .cloned()
+            .unwrap_or(RootStatus::Unknown))
+    }
+
+    fn state_root(&self, root: &Fr) -> Result<RootStatus, RootSourceError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .get(&root.to_string())
+            .cloned()
+            .unwrap_or(RootStatus::Unknown))
+    }
+
+    fn describe(&self) -> String {
+        "test roots".into()
+    }
+}
+
+/// Shared fixture: one key, a key set, and the chain's roots (current).
 pub struct Fixture {
     pub key: ToyKey,
     pub other: ToyKey,
     pub keys: KeySet,
-    pub commitments: InMemoryCommitments,
+    pub roots: TestRoots,
+}
+
+impl Fixture {
+    /// The default policy (one-hour window) over the fixture's roots.
+    pub fn policy(&self) -> RootPolicy<'_> {
+        RootPolicy::new(&self.roots)
+    }
 }
 
 pub fn fixture() -> &'static Fixture {
@@ -149,16 +219,11 @@ pub fn fixture() -> &'static Fixture {
         let mut keys = KeySet::new();
         keys.insert(key.verifier_key());
         keys.insert(other.verifier_key());
-        let mut commitments = InMemoryCommitments::new();
-        for i in 0..128 {
-            let p = public(i);
-            commitments.anchor(p.identity_commitment, p.record_commitment);
-        }
         Fixture {
             key,
             other,
             keys,
-            commitments,
+            roots: TestRoots::current(),
         }
     })
 }
