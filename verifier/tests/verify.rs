@@ -259,7 +259,7 @@ fn key_binding_circuit_and_version() {
     ));
 
     let a = Attestation {
-        version: 2,
+        version: 3,
         ..att.clone()
     };
     let e = check(&a, challenge(6)).unwrap_err();
@@ -267,8 +267,8 @@ fn key_binding_circuit_and_version() {
         matches!(
             e,
             VerifyError::UnsupportedVersion {
-                got: 2,
-                expected: 1
+                got: 3,
+                expected: 2
             }
         ),
         "{e:?}"
@@ -562,11 +562,11 @@ fn keyset_loads_manifest_and_rejects_tampered_vk() {
 
     // A manifest entry with the wrong public-input count.
     let mut m = Manifest::load(dir.path()).unwrap();
-    m.circuits[0].public_inputs = 6;
+    m.circuits[0].public_inputs = 7;
     m.save(dir.path()).unwrap();
     let e = KeySet::load_manifest_dir(dir.path()).unwrap_err();
     assert!(
-        e.to_string().contains("manifest lists 6 public inputs"),
+        e.to_string().contains("manifest lists 7 public inputs"),
         "{e}"
     );
 
