@@ -22,7 +22,7 @@ use zkmed_core::predicates;
 use zkmed_core::query::Query;
 use zkmed_prover::ProveError;
 use zkmed_records::{Code, OpenedRecord, Record};
-use zkmed_verifier::{verify_batch, BatchItem, InMemoryCommitments};
+use zkmed_verifier::{verify_batch, BatchItem, RootPolicy};
 
 /// `(label, predicate, params)` of every question asked of every patient.
 fn questions() -> Vec<(String, Query)> {
@@ -110,17 +110,22 @@ fn every_fixture_patient(prove_large: bool) {
     let mut rows = Vec::new();
     // Every attestation with its question, for one batch verification at the end.
     let mut issued: Vec<(Attestation, usize, Fr)> = Vec::new();
-    let mut everyone = InMemoryCommitments::new();
+    // Every patient enrolled on one chain, their genesis states in one issuer batch.
+    let mut patients: Vec<Patient> = fixtures
+        .iter()
+        .enumerate()
+        .map(|(pi, (name, _))| patient(name, 1000 + pi as u64))
+        .collect();
+    let everyone = share_world(&mut patients.iter_mut().collect::<Vec<_>>());
+    let roots = RootPolicy::new(&everyone);
     let mut n = 0u64;
     let total = Instant::now();
     let mut large_proven = std::collections::BTreeSet::new();
-    for (pi, (name, _)) in fixtures.iter().enumerate() {
-        let p = patient(name, 1000 + pi as u64);
-        let commitments = commitments_of(&[&p]);
-        everyone.anchor(p.identity.commitment(), p.commitment);
+    for (p, (name, _)) in patients.iter().zip(fixtures.iter()) {
         for (qi, (label, q)) in questions.iter().enumerate() {
             n += 1;
-            let challenge = Fr::from(0xc0ff_ee00_0000 + n);
+            let request = Fr::from(0xc0ff_ee00_0000 + n);
+            let challenge = challenge_of(request);
             let expected = evaluate_opening(q, &p.opening);
             assert!(!expected.indeterminate, "{name} / {label}: undecided");
             let largest = CircuitId::Scan512.capacity();
@@ -157,7 +162,7 @@ fn every_fixture_patient(prove_large: bool) {
             // planner's verdict over every circuit instead.
             let result = match planned {
                 Err(e @ ProveError::CapacityExceeded { .. }) if !prove_large => Err(e),
-                _ => prove_query(&keys, &p, q, challenge, n),
+                _ => prove_query(&keys, p, q, request, n),
             };
             let ms = t.elapsed().as_millis();
             let exists_yes = matches!(
@@ -167,7 +172,7 @@ fn every_fixture_patient(prove_large: bool) {
             match result {
                 Ok(proven) => {
                     let att = &proven.attestation;
-                    zkmed_verifier::verify(&set, att, q, &challenge, &commitments)
+                    zkmed_verifier::verify(&set, att, q, &challenge, &roots)
                         .unwrap_or_else(|e| panic!("{name} / {label}: attestation rejected: {e}"));
                     // Both encodings round-trip.
                     assert_eq!(
@@ -183,8 +188,8 @@ fn every_fixture_patient(prove_large: bool) {
                         att.public.answer, expected.answer,
                         "{name} / {label}: proven answer differs from the reference ({expected:?})"
                     );
-                    assert_eq!(att.public.record_commitment, p.commitment);
-                    assert_eq!(att.public.identity_commitment, p.identity.commitment());
+                    assert_eq!(att.public.identity_root, everyone.identity_root());
+                    assert_eq!(att.public.state_root, everyone.state_root());
                     assert_eq!(att.public.nullifier, p.identity.nullifier(Fr::from(SCOPE)));
                     assert_eq!(att.public.query_hash, q.hash().unwrap());
                     assert_eq!(att.circuit, proven.plan.circuit.as_str());
@@ -299,7 +304,7 @@ fn every_fixture_patient(prove_large: bool) {
         })
         .collect();
     let t = Instant::now();
-    verify_batch(&set, &items, &everyone, &mut rng(5)).unwrap();
+    verify_batch(&set, &items, &roots, &mut rng(5)).unwrap();
     println!(
         "batch verification of {} attestations: {:?}",
         items.len(),
@@ -310,7 +315,7 @@ fn every_fixture_patient(prove_large: bool) {
     let mut bad_items = items.clone();
     bad_items[3].attestation = &bad_answer;
     bad_items[7].expected_challenge += Fr::from(1u64);
-    let e = verify_batch(&set, &bad_items, &everyone, &mut rng(6)).unwrap_err();
+    let e = verify_batch(&set, &bad_items, &roots, &mut rng(6)).unwrap_err();
     assert_eq!(e.indices(), vec![3, 7], "{e}");
 
     // Known facts of the fixtures.

@@ -1,6 +1,7 @@
 //! A frozen test vector in `tests/vectors/` (workspace root): a verifying key for
-//! `exists-v3` from a fixed-seed setup, an attestation made with it (JSON and binary), the
-//! query it answers, the verifier's challenge and the anchored commitments.
+//! `exists-v3` from a fixed-seed setup, an attestation (format v2) made with it (JSON and
+//! binary), the query it answers, the verifier's scope and request value, and the anchored
+//! roots it was proven against. Also a v1 attestation, which must be refused with the reason.
 //!
 //! By default this test only LOADS the committed files, with full validation, and checks that
 //! the attestation still verifies and that its two encodings agree — so any change to the
@@ -30,13 +31,13 @@ use zkmed_core::query::Query;
 use zkmed_prover::{prove, setup, IdentitySecret, KeyStore, ProveRequest};
 use zkmed_records::{Code, Gender, ImportedPatient, Kind, Opening, PatientInfo, Record, Status};
 use zkmed_verifier::{
-    verify, verify_statement_unbound, InMemoryCommitments, KeySet, VerifierKey, VerifyError,
+    verify, verify_statement_unbound, CallerRoots, KeySet, RootPolicy, VerifierKey, VerifyError,
 };
 
 /// Seed of the vector's setup. The key is public test material: anyone can forge proofs for it.
 const VECTOR_SETUP_SEED: u64 = 0x7a6b_6d65_6476_6563; // "zkmedvec"
 const VECTOR_QUERY: &str = r#"{"version":1,"records":{"kind":"Procedure","quantifier":"exists","where":[{"code_in":["sct|70536003","sct|18027006"]},{"status_in":["completed"]}]},"age_at_least":{"years":18,"on":"2026-11-21"}}"#;
-const VECTOR_CHALLENGE: &str = "271828182845904523536028747135266249775724709369995";
+const VECTOR_REQUEST: &str = "271828182845904523536028747135266249775724709369995";
 const VECTOR_SCOPE: u64 = 314159;
 
 fn dir() -> PathBuf {
@@ -130,21 +131,33 @@ fn regenerate() {
     let mut rng = ChaCha20Rng::seed_from_u64(VECTOR_SETUP_SEED + 1);
     let identity = IdentitySecret::random(&mut rng);
     let opening = Opening::create(vector_patient(), identity.commitment(), &mut rng).unwrap();
+    let mut patient = support::Patient {
+        name: "frozen-vector".into(),
+        commitment: opening.commitment().unwrap(),
+        identity,
+        opening,
+        rho: zkmed_records::opening::random_salt(&mut rng),
+        world: zkmed_state::LocalState::new(),
+        identity_index: 0,
+        note_index: 0,
+    };
+    let world = support::share_world(&mut [&mut patient]);
     let query = Query::from_json(VECTOR_QUERY.as_bytes()).unwrap();
-    let challenge = parse_fr(VECTOR_CHALLENGE).unwrap();
+    let state = patient.state();
     let req = ProveRequest {
-        opening: &opening,
-        identity: &identity,
+        opening: &patient.opening,
+        identity: &patient.identity,
+        state: &state,
         query: &query,
-        challenge,
+        request: parse_fr(VECTOR_REQUEST).unwrap(),
         scope: Fr::from(VECTOR_SCOPE),
     };
     let proven = prove(&keys, &req, &mut rng).unwrap();
     assert_eq!(proven.plan.circuit, CircuitId::Exists);
     assert!(proven.attestation.public.answer);
-    let anchor = serde_json::json!({
-        "identity_commitment": fr_to_dec(&identity.commitment()),
-        "record_commitment": fr_to_dec(&opening.commitment().unwrap()),
+    let roots = serde_json::json!({
+        "identity_root": fr_to_dec(&world.identity_root()),
+        "state_root": fr_to_dec(&world.state_root()),
     });
     let files: Vec<(&str, Vec<u8>)> = vec![
         (
@@ -158,12 +171,16 @@ fn regenerate() {
         ("attestation.bin", proven.attestation.to_bytes().unwrap()),
         ("query.json", format!("{VECTOR_QUERY}\n").into_bytes()),
         (
-            "challenge.txt",
-            format!("{VECTOR_CHALLENGE}\n").into_bytes(),
+            "request.json",
+            format!(
+                "{}\n",
+                serde_json::json!({"scope": VECTOR_SCOPE.to_string(), "request": VECTOR_REQUEST})
+            )
+            .into_bytes(),
         ),
         (
-            "anchor.json",
-            format!("{}\n", serde_json::to_string_pretty(&anchor).unwrap()).into_bytes(),
+            "roots.json",
+            format!("{}\n", serde_json::to_string_pretty(&roots).unwrap()).into_bytes(),
         ),
     ];
     std::fs::create_dir_all(dir()).unwrap();
@@ -190,7 +207,7 @@ struct Vector {
     bin_bytes: Vec<u8>,
     query: Query,
     challenge: Fr,
-    source: InMemoryCommitments,
+    roots: CallerRoots,
 }
 
 fn load() -> Vector {
@@ -202,7 +219,7 @@ fn load() -> Vector {
         }
     });
     let vk = read("exists-v3.vk");
-    // Full validation: on the curve, in the subgroup, canonical, 7 public inputs.
+    // Full validation: on the curve, in the subgroup, canonical, 6 public inputs.
     let key = VerifierKey::from_bytes("exists-v3", &vk).unwrap();
     assert_eq!(key.to_bytes(), vk, "canonical encoding");
     let mut keys = KeySet::new();
@@ -211,11 +228,18 @@ fn load() -> Vector {
     let bin_bytes = read("attestation.bin");
     let bin = Attestation::from_bytes(&bin_bytes).unwrap();
     let query = Query::from_json(&read("query.json")).unwrap();
-    let challenge = parse_fr(String::from_utf8(read("challenge.txt")).unwrap().trim()).unwrap();
-    let anchor: serde_json::Value = serde_json::from_slice(&read("anchor.json")).unwrap();
+    let request: serde_json::Value = serde_json::from_slice(&read("request.json")).unwrap();
+    let scope = parse_fr(request["scope"].as_str().unwrap()).unwrap();
+    let challenge = zkmed_state::note::challenge(
+        scope,
+        parse_fr(request["request"].as_str().unwrap()).unwrap(),
+    );
+    let anchor: serde_json::Value = serde_json::from_slice(&read("roots.json")).unwrap();
     let f = |k: &str| parse_fr(anchor[k].as_str().unwrap()).unwrap();
-    let mut source = InMemoryCommitments::new();
-    source.anchor(f("identity_commitment"), f("record_commitment"));
+    let roots = CallerRoots {
+        identity_roots: vec![f("identity_root")],
+        state_roots: vec![f("state_root")],
+    };
     Vector {
         keys,
         key,
@@ -224,7 +248,7 @@ fn load() -> Vector {
         bin_bytes,
         query,
         challenge,
-        source,
+        roots,
     }
 }
 
@@ -233,7 +257,10 @@ fn frozen_vector_still_verifies() {
     let v = load();
     // The files are what the constants here say (a regenerated vector changes them together).
     assert_eq!(v.query, Query::from_json(VECTOR_QUERY.as_bytes()).unwrap());
-    assert_eq!(v.challenge, parse_fr(VECTOR_CHALLENGE).unwrap());
+    assert_eq!(
+        v.challenge,
+        zkmed_state::note::challenge(Fr::from(VECTOR_SCOPE), parse_fr(VECTOR_REQUEST).unwrap())
+    );
     // JSON and binary are the same attestation, and the binary form is canonical.
     assert_eq!(v.json, v.bin);
     assert_eq!(v.json.to_bytes().unwrap(), v.bin_bytes);
@@ -245,10 +272,10 @@ fn frozen_vector_still_verifies() {
     assert_eq!(v.json.key_hash, sha256_hex(&read("exists-v3.vk")));
     assert_eq!(v.json.key_hash, v.key.key_hash());
     assert!(v.json.public.answer, "the vector proves a yes");
-    assert_eq!(v.json.public.scope, Fr::from(VECTOR_SCOPE));
+    assert_eq!(v.json.version, 2);
     // It verifies, from either encoding.
     for att in [&v.json, &v.bin] {
-        verify(&v.keys, att, &v.query, &v.challenge, &v.source).unwrap();
+        verify(&v.keys, att, &v.query, &v.challenge, &RootPolicy::current_only(&v.roots)).unwrap();
         verify_statement_unbound(&v.key, att).unwrap();
     }
     // And it still binds: another challenge, another answer, another query are rejected.
@@ -258,21 +285,29 @@ fn frozen_vector_still_verifies() {
             &v.json,
             &v.query,
             &(v.challenge + Fr::from(1u64)),
-            &v.source
+            &RootPolicy::current_only(&v.roots)
         ),
         Err(VerifyError::ChallengeMismatch { .. })
     ));
     let mut flipped = v.json.clone();
     flipped.public.answer = false;
     assert!(matches!(
-        verify(&v.keys, &flipped, &v.query, &v.challenge, &v.source),
+        verify(&v.keys, &flipped, &v.query, &v.challenge, &RootPolicy::current_only(&v.roots)),
         Err(VerifyError::InvalidProof { .. })
     ));
     let other = Query::from_json(VECTOR_QUERY.replace("70536003", "32413006").as_bytes()).unwrap();
     assert!(matches!(
-        verify(&v.keys, &v.json, &other, &v.challenge, &v.source),
+        verify(&v.keys, &v.json, &other, &v.challenge, &RootPolicy::current_only(&v.roots)),
         Err(VerifyError::QueryMismatch { .. })
     ));
+}
+
+/// A v1 attestation (the format that carried the patient's commitments) is refused, saying
+/// why, by the format and therefore by every verifier.
+#[test]
+fn a_v1_attestation_is_refused_with_the_reason() {
+    let e = Attestation::from_json(&read("attestation-v1.json")).unwrap_err();
+    assert!(e.to_string().contains("v1 is no longer accepted"), "{e}");
 }
 
 /// The vector's query hash is a function of the query text only: recomputing it from

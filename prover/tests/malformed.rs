@@ -230,11 +230,13 @@ fn an_identity_that_does_not_match_the_opening_is_refused() {
     let brett = patient("Brett_Gottlieb", 3);
     let val = patient("Val_Mertz", 4);
     let q = query(AGE);
+    let state = brett.state();
     let req = zkmed_prover::ProveRequest {
         opening: &brett.opening,
         identity: &val.identity,
+        state: &state,
         query: &q,
-        challenge: Fr::from(1u64),
+        request: Fr::from(1u64),
         scope: Fr::from(2u64),
     };
     let e = zkmed_prover::prove(&keys, &req, &mut rng(1))

@@ -35,7 +35,7 @@ use zkmed_prover::keys::CircuitKeys;
 use zkmed_prover::KeyStore;
 use zkmed_records::Record;
 use zkmed_verifier::{
-    verify, verify_statement_unbound, verify_with_query_hash, InMemoryCommitments, KeySet,
+    verify, verify_statement_unbound, verify_with_query_hash, CallerRoots, KeySet, RootPolicy,
     VerifyError,
 };
 
@@ -65,8 +65,9 @@ fn world() -> &'static World {
     W.get_or_init(|| {
         let keys = keys(&[CircuitId::Exists, CircuitId::Scan64]);
         let set = keyset(&keys);
-        let jonathan = patient("Jonathan_Hermiston", 11);
-        let alejandro = patient("Alejandro_Riojas", 12);
+        let mut jonathan = patient("Jonathan_Hermiston", 11);
+        let mut alejandro = patient("Alejandro_Riojas", 12);
+        share_world(&mut [&mut jonathan, &mut alejandro]);
         let challenge = Fr::from(CHALLENGE);
         let transplant = prove_query(
             &keys,
@@ -204,16 +205,11 @@ type Alteration = (&'static str, fn(&mut PublicInputs));
 fn every_public_input_is_bound_by_the_proof() {
     let w = world();
     for (name, att, _) in cases() {
-        let alterations: [Alteration; 7] = [
-            ("record_commitment", |p| {
-                p.record_commitment += Fr::from(1u64)
-            }),
-            ("identity_commitment", |p| {
-                p.identity_commitment += Fr::from(1u64)
-            }),
+        let alterations: [Alteration; 6] = [
+            ("identity_root", |p| p.identity_root += Fr::from(1u64)),
+            ("state_root", |p| p.state_root += Fr::from(1u64)),
             ("query_hash", |p| p.query_hash += Fr::from(1u64)),
             ("challenge", |p| p.challenge += Fr::from(1u64)),
-            ("scope", |p| p.scope += Fr::from(1u64)),
             ("nullifier", |p| p.nullifier += Fr::from(1u64)),
             ("answer", |p| p.answer = !p.answer),
         ];
@@ -233,15 +229,18 @@ fn every_public_input_is_bound_by_the_proof() {
                 ),
                 "{name}: altered {field} not rejected by the proof"
             );
-            // A verifier that asked exactly the altered statement still rejects it.
-            let mut source = InMemoryCommitments::new();
-            source.anchor(t.public.identity_commitment, t.public.record_commitment);
+            // A verifier that asked exactly the altered statement, over roots it takes to
+            // be current, still rejects it.
+            let roots = CallerRoots {
+                identity_roots: vec![t.public.identity_root],
+                state_roots: vec![t.public.state_root],
+            };
             let e = verify_with_query_hash(
                 &w.set,
                 &t,
                 &t.public.query_hash,
                 &t.public.challenge,
-                &source,
+                &RootPolicy::current_only(&roots),
             )
             .unwrap_err();
             assert!(
@@ -265,53 +264,61 @@ fn every_public_input_is_bound_by_the_proof() {
 }
 
 #[test]
-fn another_identity_query_or_challenge_is_rejected() {
+fn another_state_query_or_challenge_is_rejected() {
     let w = world();
     let (j, a) = (&w.jonathan, &w.alejandro);
-    let both = commitments_of(&[j, a]);
+    let both = RootPolicy::new(&j.world);
     for (name, att, q) in cases() {
-        let ch = Fr::from(CHALLENGE);
+        let ch = challenge_of(Fr::from(CHALLENGE));
         verify(&w.set, att, &q, &ch, &both).unwrap();
-        // Presented as Alejandro's (his identity commitment): his anchor is another record
-        // commitment, and even a source that anchors Jonathan's records under Alejandro's
-        // identity does not make the proof verify.
-        let mut t = att.clone();
-        t.public.identity_commitment = a.identity.commitment();
-        assert!(
-            matches!(
-                verify(&w.set, &t, &q, &ch, &both),
-                Err(VerifyError::Commitment(_))
-            ),
-            "{name}"
-        );
-        let mut forged = InMemoryCommitments::new();
-        forged.anchor(a.identity.commitment(), j.commitment);
-        assert!(
-            matches!(
-                verify(&w.set, &t, &q, &ch, &forged),
-                Err(VerifyError::InvalidProof { .. })
-            ),
-            "{name}"
-        );
-        t.public.record_commitment = a.commitment;
-        assert!(
-            matches!(
-                verify(&w.set, &t, &q, &ch, &both),
-                Err(VerifyError::InvalidProof { .. })
-            ),
-            "{name}"
-        );
-        // Jonathan's proof against a source that only knows Alejandro.
+        // Roots of another chain (Alejandro alone in his own world): unknown there.
+        let mut alone = patient("Alejandro_Riojas", 12);
+        share_world(&mut [&mut alone]);
         assert!(matches!(
-            verify(&w.set, att, &q, &ch, &commitments_of(&[a])),
-            Err(VerifyError::Commitment(_))
+            verify(&w.set, att, &q, &ch, &RootPolicy::new(&alone.world)),
+            Err(VerifyError::Root(_))
         ));
-        // A superseded anchor (Jonathan's records were corrected since).
-        let mut corrected = commitments_of(&[j]);
-        corrected.anchor(j.identity.commitment(), Fr::from(12345u64));
+        // A state root the chain never had (relabelled): the roots check refuses it, and
+        // a verifier that takes it as current gets a failed proof.
+        let mut t = att.clone();
+        t.public.state_root = alone.world.state_root();
+        assert!(
+            matches!(
+                verify(&w.set, &t, &q, &ch, &both),
+                Err(VerifyError::Root(_))
+            ),
+            "{name}"
+        );
+        let forged = CallerRoots {
+            identity_roots: vec![t.public.identity_root],
+            state_roots: vec![t.public.state_root],
+        };
+        assert!(
+            matches!(
+                verify(&w.set, &t, &q, &ch, &RootPolicy::new(&forged)),
+                Err(VerifyError::InvalidProof { .. })
+            ),
+            "{name}"
+        );
+        // Alejandro's nullifier on Jonathan's proof.
+        let mut t = att.clone();
+        t.public.nullifier = a.identity.nullifier(Fr::from(SCOPE));
+        assert!(
+            matches!(
+                verify(&w.set, &t, &q, &ch, &both),
+                Err(VerifyError::InvalidProof { .. })
+            ),
+            "{name}"
+        );
+        // The roots were superseded since (a later batch) — accepted within the window,
+        // refused with current roots only.
+        let mut later = j.world.clone();
+        later.advance(30);
+        later.anchor(0, &[Fr::from(777u64)], &[Fr::from(778u64)]).unwrap();
+        verify(&w.set, att, &q, &ch, &RootPolicy::new(&later)).unwrap();
         assert!(matches!(
-            verify(&w.set, att, &q, &ch, &corrected),
-            Err(VerifyError::Commitment(_))
+            verify(&w.set, att, &q, &ch, &RootPolicy::current_only(&later)),
+            Err(VerifyError::Root(_))
         ));
         // Another question.
         for other in [
@@ -332,11 +339,12 @@ fn another_identity_query_or_challenge_is_rejected() {
                 "{name} as {other}"
             );
         }
-        // Another challenge (a replay).
+        // Another challenge (a replay, or another scope with the same request).
         for c in [
-            Fr::from(CHALLENGE + 1),
+            challenge_of(Fr::from(CHALLENGE + 1)),
             Fr::from(0u64),
-            -Fr::from(CHALLENGE),
+            Fr::from(CHALLENGE),
+            zkmed_state::note::challenge(Fr::from(SCOPE + 1), Fr::from(CHALLENGE)),
         ] {
             assert!(
                 matches!(
@@ -606,10 +614,11 @@ fn a_scan_witness_that_omits_or_alters_records_is_unsatisfiable() {
     m.meta = (m.meta & !(0xf << 24)) | ((Status::Inactive.id() as u64) << 24);
     assert_eq!(run(relabelled, false), Ok(false));
     // More records than the circuit's capacity: refused at synthesis.
+    let pi = public_inputs(j, &q, ch, scope, false);
     let too_many = ScanCircuit {
         capacity: 4,
-        public: Some(public_inputs(j, &q, ch, scope, false)),
-        common: Some(common_witness(j, &q)),
+        common: Some(common_witness(j, &q, &pi)),
+        public: Some(pi),
         records: Some(all.clone()),
         latest: None,
     };

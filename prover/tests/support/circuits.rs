@@ -5,34 +5,91 @@ use ark_bn254::Fr;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
 use zkmed_circuits::exists::ExistsCircuit;
 use zkmed_circuits::scan::ScanCircuit;
-use zkmed_circuits::witness::{CommonWitness, PathWitness, RecordWitness};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use zkmed_circuits::witness::{
+    BinaryPathWitness, CommonWitness, PathWitness, RecordWitness, StateWitness,
+};
+use zkmed_state::MerklePath;
 use zkmed_core::attestation::PublicInputs;
 use zkmed_core::encoding::{encode_date, Kind, TREE_DEPTH};
 use zkmed_core::query::Query;
 
 use super::Patient;
 
+/// `(scope, request)` behind each public challenge `H(scope, request)` these helpers made,
+/// so that a witness can be built from the public inputs alone. A challenge not in here
+/// (a test forged it) gets a witness with the test scope and the forged value as request:
+/// nobody knows a preimage of a forged challenge, so the circuit must then be unsatisfied.
+static REQUESTS: Mutex<BTreeMap<String, (Fr, Fr)>> = Mutex::new(BTreeMap::new());
+
+/// The public inputs of an attestation by `p` for `q`, request value `request` in `scope`,
+/// against `p`'s current anchored state.
 pub fn public_inputs(
     p: &Patient,
     q: &Query,
-    challenge: Fr,
+    request: Fr,
     scope: Fr,
     answer: bool,
 ) -> PublicInputs {
+    let st = p.state();
+    let challenge = zkmed_state::note::challenge(scope, request);
+    REQUESTS
+        .lock()
+        .unwrap()
+        .insert(challenge.to_string(), (scope, request));
     PublicInputs {
-        record_commitment: p.opening.commitment().unwrap(),
-        identity_commitment: p.identity.commitment(),
+        identity_root: st.identity_root,
+        state_root: st.state_root,
         query_hash: q.hash().unwrap(),
         challenge,
-        scope,
         nullifier: p.identity.nullifier(scope),
         answer,
     }
 }
 
-pub fn common_witness(p: &Patient, q: &Query) -> CommonWitness {
+fn binary(p: &MerklePath) -> BinaryPathWitness {
+    BinaryPathWitness {
+        siblings: p.siblings.iter().map(|s| s[0]).collect(),
+        right: (0..p.shape.depth).map(|l| p.position(l) == 1).collect(),
+    }
+}
+
+fn quaternary(p: &MerklePath) -> PathWitness {
+    PathWitness {
+        siblings: p.siblings.iter().map(|s| [s[0], s[1], s[2]]).collect(),
+        positions: (0..p.shape.depth).map(|l| p.position(l) as u8).collect(),
+    }
+}
+
+/// The identity and anchored-state witness of `p` for the challenge in `public`.
+pub fn state_witness(p: &Patient, public: &PublicInputs) -> StateWitness {
+    let (scope, request) = REQUESTS
+        .lock()
+        .unwrap()
+        .get(&public.challenge.to_string())
+        .copied()
+        .unwrap_or((Fr::from(super::SCOPE), public.challenge));
+    let st = p.state();
+    StateWitness {
+        identity_secret: p.identity.secret(),
+        nullifier_key: p.identity.nullifier_key(),
+        scope,
+        request,
+        identity_path: binary(&st.identity_path),
+        rho: st.rho,
+        note_path: quaternary(&st.note_path),
+        issuers_path: binary(&st.issuers_path),
+        spent_root: st.spent_root,
+        low_value: st.non_membership.low_value,
+        low_next: st.non_membership.low_next,
+        spent_path: quaternary(&st.non_membership.path),
+    }
+}
+
+pub fn common_witness(p: &Patient, q: &Query, public: &PublicInputs) -> CommonWitness {
     CommonWitness {
-        identity_secret: p.identity.expose(),
+        state: state_witness(p, public),
         birth_date: encode_date(p.opening.patient.birth_date).unwrap(),
         gender: p.opening.patient.gender.id(),
         patient_salt: p.opening.patient_salt,
@@ -83,8 +140,8 @@ pub fn scan_circuit_selecting(
     let kind = q.kind().expect("scan queries have a records clause");
     ScanCircuit {
         capacity,
+        common: Some(common_witness(p, q, &public)),
         public: Some(public),
-        common: Some(common_witness(p, q)),
         records: Some(records.unwrap_or_else(|| record_witnesses(p, kind))),
         latest,
     }
@@ -120,8 +177,8 @@ pub fn exists_circuit(
         ),
     };
     ExistsCircuit {
+        common: Some(common_witness(p, q, &public)),
         public: Some(public),
-        common: Some(common_witness(p, q)),
         record: Some(record),
         path: Some(path),
     }
