@@ -1,16 +1,16 @@
-//! `cargo bench -p zkmed-benches` — proving (exists over 2^20-record trees, scan over 64
-//! records), single and batch verification, key loading. Prints constraint counts first.
+//! `cargo bench -p zkmed-benches` — warm proving (exists-v3 over 2^20-record trees, scan64-v3
+//! over 64 records, each with the identity, note, issuers and spent-set paths of the
+//! anchored state), single and batch verification against the roots (an in-memory model of
+//! the chain), key loading. Prints constraint counts first.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
-use zkmed_benches::{challenge, fixture, predicate};
+use zkmed_benches::{challenge, fixture, predicate, request, scope};
 use zkmed_circuits::CircuitId;
 use zkmed_core::field::Fr;
 use zkmed_prover::keys::R1csShape;
 use zkmed_prover::{prove, KeyStore, ProveRequest};
-use zkmed_verifier::{
-    verify, verify_batch, verify_with_query_hash, BatchItem, InMemoryCommitments, KeySet,
-};
+use zkmed_verifier::{verify, verify_batch, verify_with_query_hash, BatchItem, KeySet, RootPolicy};
 
 fn constraint_counts() {
     for c in CircuitId::ALL {
@@ -34,9 +34,10 @@ fn bench_prove(c: &mut Criterion) {
         let req = ProveRequest {
             opening: &f.opening,
             identity: &f.identity,
+            state: &f.state,
             query: &q,
-            challenge: challenge(0),
-            scope: Fr::from(1u64),
+            request: request(0),
+            scope: scope(),
         };
         let p = prove(&f.keys, &req, &mut f.rng).expect("prove");
         assert_eq!(p.attestation.circuit, circuit.as_str());
@@ -50,32 +51,29 @@ fn bench_prove(c: &mut Criterion) {
 fn bench_verify(c: &mut Criterion) {
     let mut f = fixture();
     let vkeys = KeySet::load_manifest_dir(f.keys.dir()).expect("vks");
-    let mut source = InMemoryCommitments::new();
-    source.anchor(
-        f.opening.identity_commitment,
-        f.opening.commitment().expect("commitment"),
-    );
+    let source = RootPolicy::new(&f.local);
     let q = predicate("has-organ-transplant");
     let atts: Vec<_> = (0..64)
         .map(|i| {
             let req = ProveRequest {
                 opening: &f.opening,
                 identity: &f.identity,
+                state: &f.state,
                 query: &q,
-                challenge: challenge(i),
-                scope: Fr::from(1u64),
+                request: request(i),
+                scope: scope(),
             };
             prove(&f.keys, &req, &mut f.rng).expect("prove").attestation
         })
         .collect();
     let mut g = c.benchmark_group("verify");
     g.throughput(Throughput::Elements(1));
-    g.bench_function(BenchmarkId::new("single", "exists-v2"), |b| {
+    g.bench_function(BenchmarkId::new("single", "exists-v3"), |b| {
         b.iter(|| verify(&vkeys, &atts[0], &q, &challenge(0), &source).expect("valid"))
     });
     let qh = q.hash().expect("query hash");
     g.bench_function(
-        BenchmarkId::new("single_cached_question", "exists-v2"),
+        BenchmarkId::new("single_cached_question", "exists-v3"),
         |b| {
             b.iter(|| {
                 verify_with_query_hash(&vkeys, &atts[0], &qh, &challenge(0), &source)
@@ -130,7 +128,7 @@ fn bench_keys(c: &mut Criterion) {
     g.bench_function("load_verifying_keys", |b| {
         b.iter(|| KeySet::load_manifest_dir(&dir).expect("vks"))
     });
-    g.bench_function(BenchmarkId::new("load_proving_key", "exists-v2"), |b| {
+    g.bench_function(BenchmarkId::new("load_proving_key", "exists-v3"), |b| {
         b.iter(|| {
             KeyStore::open(&dir)
                 .expect("store")

@@ -1,7 +1,7 @@
 //! Service configuration: built-in defaults, then an optional TOML file, then environment
 //! variables (`ZKMED_` + the key path with `__` between sections, e.g.
 //! `ZKMED_SERVER__PORT=8443`, `ZKMED_PROVER__QUEUE=32`, `ZKMED_KEYS=/srv/zkmed/keys`,
-//! `ZKMED_PROVER__PRELOAD=exists-v2,scan64-v2`).
+//! `ZKMED_PROVER__PRELOAD=exists-v3,scan64-v3`).
 //!
 //! Bearer tokens are stored as SHA-256 hashes (`zkmed token new` prints a token and its
 //! hash); a token itself never appears in the configuration.
@@ -27,7 +27,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub auth: AuthSettings,
     pub tls: Option<TlsSettings>,
-    /// Optional: read record commitments from chain for `POST /v1/verify`.
+    /// Optional: read the identity and state roots from chain for `POST /v1/verify`.
     pub chain: Option<ChainSettings>,
     pub log: LogSettings,
     pub jobs: JobSettings,
@@ -144,8 +144,9 @@ pub struct TlsSettings {
     pub key: PathBuf,
 }
 
-/// Where `POST /v1/verify` reads record commitments when the caller gives none: the
-/// registries of a deployment, over a node's JSON-RPC (read-only; the service holds no key).
+/// Where `POST /v1/verify` reads the identity and global state roots (and their history)
+/// when the caller gives none: the registries of a deployment, over a node's JSON-RPC
+/// (read-only; the service holds no key).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainSettings {
@@ -153,14 +154,11 @@ pub struct ChainSettings {
     pub rpc: String,
     /// The deployment's addresses: the JSON file `zkmed chain deploy` writes.
     pub deployment: PathBuf,
-    /// 0: only a token's current root is accepted; N: a root that was current at some
-    /// moment in the last N seconds.
-    #[serde(default)]
-    pub within_s: u64,
-    /// Seconds an accepted (identity, root) pair is reused before the chain is read again
-    /// (0: read every time). Refusals are never cached.
-    #[serde(default = "default_cache_s")]
-    pub cache_s: u64,
+    /// The default window of a verification (a request may ask for another): a root is
+    /// accepted if it is current or was superseded at most this many seconds ago; 0 =
+    /// current roots only. Default 3,600 (one hour).
+    #[serde(default = "default_window_s")]
+    pub window_s: u64,
     /// Seconds to open a TCP connection to the node.
     #[serde(default = "default_connect_timeout_s")]
     pub connect_timeout_s: u64,
@@ -177,8 +175,8 @@ pub struct ChainSettings {
     pub probe_interval_s: u64,
 }
 
-fn default_cache_s() -> u64 {
-    12
+fn default_window_s() -> u64 {
+    zkmed_verifier::DEFAULT_WINDOW_S
 }
 fn default_connect_timeout_s() -> u64 {
     5
@@ -200,8 +198,7 @@ impl ChainSettings {
         ChainSettings {
             rpc: rpc.into(),
             deployment: deployment.into(),
-            within_s: 0,
-            cache_s: default_cache_s(),
+            window_s: default_window_s(),
             connect_timeout_s: default_connect_timeout_s(),
             request_timeout_s: default_request_timeout_s(),
             read_retries: default_read_retries(),
@@ -411,11 +408,10 @@ verify_body_bytes = 65536
 [auth]
 tokens = []
 
-# [chain]                         # POST /v1/verify without record_commitment reads it from chain
+# [chain]                         # POST /v1/verify without trusted_roots reads the roots from chain
 # rpc = "http://127.0.0.1:8545"   # a node's JSON-RPC (read-only: no key)
 # deployment = "deployment.json"  # written by `zkmed chain deploy --rpc ...`
-# within_s = 0                    # 0: current root only; N: current within the last N seconds
-# cache_s = 12                    # accepted pairs are reused this long; refusals never
+# window_s = 3600                 # default window: roots superseded at most this long ago; 0: current only
 # connect_timeout_s = 5           # TCP connect to the node
 # request_timeout_s = 10          # one JSON-RPC request
 # read_retries = 2                # reads retried after a transport failure (sends never)

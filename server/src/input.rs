@@ -1,9 +1,10 @@
 //! Request bodies: read into a buffer that is zeroed when dropped, size-limited, parsed into
 //! the prover's and verifier's types with errors that name the field at fault.
 //!
-//! The secrets a proving request carries (identity secret, opening or bundle, salt seed)
-//! live in: the body buffer ([`Zeroizing`]), the parsed [`Opening`] and [`IdentitySecret`]
-//! (both zeroize on drop) and short-lived `Zeroizing` strings. None of them implements a
+//! The secrets a proving request carries (identity secret and nullifier key, opening or
+//! bundle, salt seed, the anchored state's `rho`) live in: the body buffer ([`Zeroizing`]),
+//! the parsed [`Opening`], [`IdentitySecret`] and [`AnchoredState`] (all zeroize on drop)
+//! and short-lived `Zeroizing` strings. None of them implements a
 //! `Debug` that prints them, and none is ever logged or written to disk. (The network
 //! stack's own receive buffers are outside our control and are freed, not zeroed.)
 
@@ -21,6 +22,8 @@ use zkmed_core::predicates;
 use zkmed_core::query::Query;
 use zkmed_prover::IdentitySecret;
 use zkmed_records::{import_bundle, Opening};
+use zkmed_state::AnchoredState;
+use zkmed_verifier::{CallerRoots, Window};
 
 /// A problem with the request body. Always a client error: 400, or 413 for size.
 #[derive(Debug, thiserror::Error)]
@@ -158,9 +161,19 @@ pub struct ProveBody<'a> {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub salt_seed: Option<Zeroizing<String>>,
-    /// The patient's identity secret (decimal or 0x-hex field element).
+    /// The patient's identity secret `s` (decimal or 0x-hex field element; the identity
+    /// file's `secret`).
     #[schema(value_type = String)]
     pub identity_secret: Zeroizing<String>,
+    /// The patient's nullifier key `nk` (the identity file's `nullifier_key`): the identity
+    /// commitment is `H(s, nk)`.
+    #[schema(value_type = String)]
+    pub nullifier_key: Zeroizing<String>,
+    /// The patient's anchored state (the proof-of-anchoring file: the note's blinding `rho`
+    /// and the identity, note, issuers and spent-set paths). Secret.
+    #[serde(borrow)]
+    #[schema(value_type = Object)]
+    pub state: &'a RawValue,
     /// A named predicate (`GET /v1/predicates` lists them), e.g. `has-organ-transplant`.
     #[serde(default)]
     pub predicate: Option<String>,
@@ -172,9 +185,10 @@ pub struct ProveBody<'a> {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub query: Option<Box<RawValue>>,
-    /// The verifier's challenge: a field element, or `text:...`.
-    pub challenge: String,
-    /// The verifier's scope for the nullifier (default `text:default`).
+    /// The verifier's request value: a field element, or `text:...`. The attestation's
+    /// public challenge is `H(scope, request)`.
+    pub request: String,
+    /// The verifier's scope (default `text:default`): the nullifier is `H(nk, scope)`.
     #[serde(default)]
     pub scope: Option<String>,
 }
@@ -183,8 +197,9 @@ pub struct ProveBody<'a> {
 pub struct ProveInput {
     pub opening: Opening,
     pub identity: IdentitySecret,
+    pub state: AnchoredState,
     pub query: Query,
-    pub challenge: Fr,
+    pub request: Fr,
     pub scope: Fr,
 }
 
@@ -194,15 +209,26 @@ impl ProveInput {
     /// that can be wrong with a request is found here, before it takes a queue slot.
     pub fn parse(body: &[u8]) -> Result<ProveInput, InputError> {
         let b: ProveBody = serde_json::from_slice(body).map_err(json_error)?;
-        let identity =
-            IdentitySecret::from_fr(parse_fr(b.identity_secret.trim()).map_err(|e| {
-                // Never echo the secret, not even a malformed one.
+        // Never echo a secret, not even a malformed one.
+        let secret = |field: &'static str, v: &str| {
+            parse_fr(v.trim()).map_err(|e| {
                 let reason = match e {
                     zkmed_core::CoreError::InvalidField { reason, .. } => reason,
                     other => other.to_string(),
                 };
-                InputError::field("identity_secret", reason)
-            })?);
+                InputError::field(field, reason)
+            })
+        };
+        let identity = IdentitySecret::from_parts(
+            secret("identity_secret", &b.identity_secret)?,
+            secret("nullifier_key", &b.nullifier_key)?,
+        );
+        let state: AnchoredState = serde_json::from_str(b.state.get()).map_err(|e| {
+            InputError::field(
+                "state",
+                format!("not an anchored-state file: {}", redact(&e)),
+            )
+        })?;
         let opening = match (&b.opening, &b.bundle) {
             (Some(o), None) => {
                 if b.salt_seed.is_some() {
@@ -240,20 +266,21 @@ impl ProveInput {
         if opening.identity_commitment != identity.commitment() {
             return Err(InputError::field(
                 "identity_secret",
-                "does not match the opening's identity commitment",
+                "with `nullifier_key`, does not match the opening's identity commitment",
             ));
         }
         let query = resolve_query(&b.predicate, &b.params, &b.query)?;
         query.compile().map_err(|e| InputError::field("query", e))?;
-        let challenge = parse_field("challenge", &b.challenge)
-            .map_err(|e| InputError::field("challenge", e))?;
+        let request =
+            parse_field("request", &b.request).map_err(|e| InputError::field("request", e))?;
         let scope = parse_field("scope", b.scope.as_deref().unwrap_or("text:default"))
             .map_err(|e| InputError::field("scope", e))?;
         Ok(ProveInput {
             opening,
             identity,
+            state,
             query,
-            challenge,
+            request,
             scope,
         })
     }
@@ -262,6 +289,10 @@ impl ProveInput {
 /// A JSON error that names the problem and its position but never quotes the offending
 /// value (serde's "invalid type: string \"...\"" would echo a secret sent in the wrong place).
 fn json_error(e: serde_json::Error) -> InputError {
+    InputError::Json(redact(&e))
+}
+
+fn redact(e: &serde_json::Error) -> String {
     let msg = e.to_string();
     let redacted = ["invalid type: ", "invalid value: "]
         .iter()
@@ -272,7 +303,7 @@ fn json_error(e: serde_json::Error) -> InputError {
             Some(format!("{prefix}{what}{expected}"))
         })
         .unwrap_or(msg);
-    InputError::Json(redacted)
+    redacted
 }
 
 fn parse_seed(s: &str) -> Result<Zeroizing<[u8; 32]>, InputError> {
@@ -302,21 +333,68 @@ pub struct VerifyBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub query: Option<Box<RawValue>>,
+    /// The request value this verifier gave the patient (a field element or `text:...`).
     #[serde(default)]
-    pub challenge: Option<String>,
-    /// The record commitment the verifier trusts for this identity. Omit it to have the
-    /// server read it from chain (when `[chain]` is configured): the identity token, its
-    /// anchored root and the anchoring issuer's accreditation.
+    pub request: Option<String>,
+    /// This verifier's scope (default `text:default`); the expected challenge is
+    /// `H(scope, request)`.
     #[serde(default)]
-    pub record_commitment: Option<String>,
+    pub scope: Option<String>,
+    /// Roots the caller vouches for (read from its own node), all treated as current.
+    /// Omit them to have the server check the roots on chain (when `[chain]` is configured).
+    #[serde(default)]
+    pub trusted_roots: Option<TrustedRoots>,
+    /// With the chain: accept a root superseded at most this many seconds ago (default
+    /// `chain.window_s`, 3,600; `0` = current roots only).
+    #[serde(default)]
+    pub window_s: Option<u64>,
+    /// With the chain: accept only the current roots (same as `window_s: 0`).
+    #[serde(default)]
+    pub current_only: bool,
+}
+
+/// Roots a caller vouches for (decimal or 0x-hex field elements).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedRoots {
+    #[serde(default)]
+    pub identity: Vec<String>,
+    #[serde(default)]
+    pub state: Vec<String>,
+}
+
+/// Where a bound check reads its roots.
+pub enum Roots {
+    /// The caller's roots.
+    Caller(CallerRoots),
+    /// The server's chain, with this window (`None`: the server's default).
+    Chain(Option<Window>),
+}
+
+/// A bound check: the question, the expected challenge `H(scope, request)`, the roots.
+pub struct Binding {
+    pub query: Query,
+    pub challenge: Fr,
+    pub roots: Roots,
 }
 
 /// A parsed verification request.
 pub struct VerifyInput {
     pub attestation: Attestation,
-    /// `Some` for a full check: question, challenge, and the record commitment (`None`:
-    /// read it from chain).
-    pub binding: Option<(Query, Fr, Option<Fr>)>,
+    /// `Some` for a full check.
+    pub binding: Option<Binding>,
+}
+
+/// The window a verify request asks for.
+fn window_of(window_s: Option<u64>, current_only: bool) -> Result<Option<Window>, InputError> {
+    match (window_s, current_only) {
+        (Some(s), true) if s != 0 => Err(InputError::Shape(
+            "`current_only` and a non-zero `window_s` contradict each other".into(),
+        )),
+        (_, true) => Ok(Some(Window::CurrentOnly)),
+        (Some(s), false) => Ok(Some(Window::from_seconds(s))),
+        (None, false) => Ok(None),
+    }
 }
 
 impl VerifyInput {
@@ -332,19 +410,42 @@ impl VerifyInput {
         }
         .map_err(|e| InputError::field("attestation", e))?;
         let has_question = b.predicate.is_some() || b.query.is_some();
-        let binding = match (has_question, &b.challenge, &b.record_commitment) {
-            (false, None, None) => None,
-            (true, Some(c), rc) => Some((
-                resolve_query(&b.predicate, &b.params, &b.query)?,
-                parse_field("challenge", c).map_err(|e| InputError::field("challenge", e))?,
-                rc.as_deref()
-                    .map(parse_fr)
-                    .transpose()
-                    .map_err(|e| InputError::field("record_commitment", e))?,
-            )),
+        let window = window_of(b.window_s, b.current_only)?;
+        let binding = match (has_question, &b.request, &b.trusted_roots) {
+            (false, None, None) if b.scope.is_none() && window.is_none() => None,
+            (true, Some(request), roots) => {
+                let request = parse_field("request", request)
+                    .map_err(|e| InputError::field("request", e))?;
+                let scope = parse_field("scope", b.scope.as_deref().unwrap_or("text:default"))
+                    .map_err(|e| InputError::field("scope", e))?;
+                let roots = match roots {
+                    Some(t) => {
+                        if window.is_some() {
+                            return Err(InputError::Shape(
+                                "`window_s`/`current_only` apply to the chain's roots, not to `trusted_roots` (which are all current)".into(),
+                            ));
+                        }
+                        let list = |field: &'static str, v: &[String]| {
+                            v.iter()
+                                .map(|x| parse_fr(x.trim()).map_err(|e| InputError::field(field, e)))
+                                .collect::<Result<Vec<_>, _>>()
+                        };
+                        Roots::Caller(CallerRoots {
+                            identity_roots: list("trusted_roots.identity", &t.identity)?,
+                            state_roots: list("trusted_roots.state", &t.state)?,
+                        })
+                    }
+                    None => Roots::Chain(window),
+                };
+                Some(Binding {
+                    query: resolve_query(&b.predicate, &b.params, &b.query)?,
+                    challenge: zkmed_state::note::challenge(scope, request),
+                    roots,
+                })
+            }
             _ => {
                 return Err(InputError::Shape(
-                    "a bound check needs `predicate`/`query` and `challenge` (and `record_commitment`, unless the server reads it from chain); give them, or none of them for a proof-only check".into(),
+                    "a bound check needs `predicate`/`query` and `request` (and `scope`; and `trusted_roots`, unless the server reads the roots from chain); give them, or none of them for a proof-only check".into(),
                 ))
             }
         };
@@ -365,10 +466,10 @@ mod tests {
             Err(InputError::Json(m)) => m,
             other => panic!("expected a JSON error, got {:?}", other.err()),
         };
-        let m = e(r#"{"identity_secret": 424242424242, "challenge": "1"}"#);
+        let m = e(r#"{"identity_secret": 424242424242, "request": "1"}"#);
         assert!(m.starts_with("invalid type: integer, expected"), "{m}");
         assert!(!m.contains("424242"), "{m}");
-        let m = e(r#"{"identity_secret": "1", "challenge": ["secret-ish"]}"#);
+        let m = e(r#"{"identity_secret": "1", "request": ["secret-ish"]}"#);
         assert!(!m.contains("secret-ish"), "{m}");
         // Field names are kept: they are what the client needs.
         assert!(e(r#"{"nope": 1}"#).contains("unknown field `nope`"));

@@ -21,14 +21,15 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
-pub mod commitments;
 pub mod config;
 pub mod files;
+pub mod genesis;
 pub mod input;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod pool;
+pub mod roots;
 pub mod routes;
 pub mod startup;
 pub mod state;

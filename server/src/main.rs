@@ -37,9 +37,10 @@ enum Cmd {
     Identity(cli::identity::IdentityCmd),
     /// Import a FHIR R4 bundle and commit to its records; writes the private opening.
     Commit(cli::commit::CommitArgs),
-    /// Prove a query about committed records.
+    /// Prove a query about the patient's anchored records (--state: its anchored-state file).
     Prove(cli::prove::ProveArgs),
-    /// Verify an attestation against the question, the challenge and the expected commitment.
+    /// Verify an attestation against the question, your request and scope, and the chain's
+    /// roots (within --window, default 1 h; or --current-only).
     Verify(cli::verify::VerifyArgs),
     /// Export an attestation in other formats.
     #[command(subcommand)]
@@ -50,15 +51,18 @@ enum Cmd {
     Predicates(cli::predicates::PredicatesArgs),
     /// Hash a query (what a verifier compares against an attestation).
     QueryHash(cli::QueryArgs),
-    /// The main job end to end: keys, import a fixture patient, commit, prove two named
-    /// predicates, verify, report.
+    /// The main job end to end: two fixture patients minted and anchored by one issuer batch
+    /// on the embedded chain, attestations for two verifiers, verified against the chain.
     Demo(cli::demo::DemoArgs),
     /// Run the prover service (HTTP API under /v1).
     Serve(cli::serve::ServeArgs),
     /// Bearer tokens for the service.
     #[command(subcommand)]
     Token(cli::token::TokenCmd),
-    /// The on-chain registries: identities, issuers, record commitments.
+    /// Benchmarks (`zkmed bench anchoring --batch N`: gas per anchored patient update).
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCmd),
+    /// The on-chain registries: identities, issuers, anchored state.
     Chain(cli::chain::ChainArgs),
     /// Act as an issuer (`zkmed issuer serve`).
     #[command(subcommand)]
@@ -104,6 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Demo(a) => cli::demo::run(&ctx, a),
         Cmd::Serve(a) => cli::serve::run(&ctx, a),
         Cmd::Token(c) => cli::token::run(&ctx, c),
+        Cmd::Bench(c) => cli::bench::run(&ctx, c),
         Cmd::Chain(a) => cli::chain::run(&ctx, a),
         Cmd::Issuer(c) => cli::issuer::run(&ctx, c),
     }

@@ -29,6 +29,7 @@ server you trust, with a bearer token.",
     components(schemas(
         crate::input::ProveBody,
         crate::input::VerifyBody,
+        crate::input::TrustedRoots,
         crate::routes::ErrorBody,
         attestations::AttestationResponse,
         jobs::JobAccepted,

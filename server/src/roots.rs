@@ -1,44 +1,9 @@
-//! The commitment sources the service and the CLI check attestations against, labelled for
-//! verification reports, and the health of a configured chain node.
+//! The chain the service checks attestations' roots against (the identity and global state
+//! roots, with their history: `zkmed_chain::ChainRoots`), the health of its node, and how
+//! a node's URL is shown.
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use zkmed_core::Fr;
-use zkmed_verifier::{Accepted, CommitmentSource, FreshnessRule, Origin, SourceError, SourceInfo};
-
-/// A commitment source with the description a verification report gives of it (where its
-/// commitments come from and which anchors it accepts); checks go to `inner`.
-pub struct Labelled<S> {
-    pub inner: S,
-    pub info: SourceInfo,
-}
-
-impl<S: CommitmentSource> CommitmentSource for Labelled<S> {
-    fn check_commitment(&self, idc: &Fr, rc: &Fr) -> Result<(), SourceError> {
-        self.inner.check_commitment(idc, rc)
-    }
-    fn describe(&self) -> SourceInfo {
-        self.info.clone()
-    }
-    fn accept(&self, idc: &Fr, rc: &Fr) -> Result<Accepted, SourceError> {
-        self.inner.accept(idc, rc)
-    }
-}
-
-/// How a chain-backed source is described: which chain, and the freshness rule in effect.
-/// An accepted pair reused from a cache for `cache_s` seconds widens "current" to
-/// "current within `within_s + cache_s`", and the report says so.
-pub fn chain_info(chain: String, within_s: u64, cache_s: u64) -> SourceInfo {
-    let window = within_s + cache_s;
-    SourceInfo {
-        origin: Origin::Chain { chain },
-        freshness: Some(if window == 0 {
-            FreshnessRule::CurrentOnly
-        } else {
-            FreshnessRule::Within { seconds: window }
-        }),
-    }
-}
 
 /// A node's URL as reports and errors may show it: scheme, host and port only (a
 /// provider's URL path or user part can hold an API key).
@@ -53,8 +18,8 @@ pub fn node_label(url: &str) -> String {
     }
 }
 
-/// The service's chain: the registries over JSON-RPC, labelled for reports.
-pub type ChainReader = Labelled<zkmed_chain::ChainCommitments>;
+/// The service's chain: the identity tree and the anchored state over JSON-RPC.
+pub type ChainReader = zkmed_chain::ChainRoots<zkmed_chain::RpcBackend>;
 
 /// Whether the configured node answered its last readiness probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +46,7 @@ pub fn spawn_probe(
             let Some(chain) = weak.upgrade() else {
                 return;
             };
-            let outcome = match chain.inner.ping() {
+            let outcome = match chain.ping() {
                 Ok(()) => ChainHealth::Up,
                 Err(e) => ChainHealth::Down(e.to_string()),
             };

@@ -1,11 +1,11 @@
 //! Building and running the service.
 
 use crate::auth::Authenticator;
-use crate::commitments::{ChainHealth, ChainReader};
 use crate::config::Settings;
 use crate::jobs::{JobStore, JobStoreError};
 use crate::metrics::Metrics;
 use crate::pool::ProverPool;
+use crate::roots::{ChainHealth, ChainReader};
 use crate::routes::{attestations, health, info, jobs, verify};
 use crate::state::{AppState, Readiness};
 use actix_cors::Cors;
@@ -123,7 +123,7 @@ impl Application {
         let chain = settings.chain.as_ref().map(open_chain).transpose()?;
         let chain_health = Arc::new(Mutex::new(ChainHealth::Unknown));
         if let (Some(c), Some(cs)) = (&chain, &settings.chain) {
-            crate::commitments::spawn_probe(
+            crate::roots::spawn_probe(
                 c,
                 chain_health.clone(),
                 Duration::from_secs(cs.probe_interval_s),
@@ -317,23 +317,12 @@ fn spawn_preload(keys: Arc<KeyStore>, preload: Vec<CircuitId>, readiness: Arc<Mu
 fn open_chain(c: &crate::config::ChainSettings) -> Result<Arc<ChainReader>, StartError> {
     let d = zkmed_chain::Deployment::load(&c.deployment)
         .map_err(|e| StartError::Chain(e.to_string()))?;
-    let freshness = zkmed_chain::Freshness::from_window_s(c.within_s);
-    let source = zkmed_chain::ChainCommitments::connect_with(
-        &c.rpc,
-        d,
-        freshness,
-        Duration::from_secs(c.cache_s),
-        c.rpc_options(),
-    )
-    .map_err(|e| StartError::Chain(e.to_string()))?;
-    Ok(Arc::new(ChainReader {
-        inner: source,
-        info: crate::commitments::chain_info(
-            crate::commitments::node_label(&c.rpc),
-            c.within_s,
-            c.cache_s,
-        ),
-    }))
+    let source = zkmed_chain::ChainRoots::connect_with(&c.rpc, d, c.rpc_options())
+        .map_err(|e| StartError::Chain(e.to_string()))?;
+    Ok(Arc::new(source.named(format!(
+        "chain at {}",
+        crate::roots::node_label(&c.rpc)
+    ))))
 }
 
 fn load_tls(t: &crate::config::TlsSettings) -> Result<rustls::ServerConfig, StartError> {

@@ -2,11 +2,11 @@
 //! Neither the routes nor this module know how the service is started.
 
 use crate::auth::Authenticator;
-use crate::commitments::{ChainHealth, ChainReader};
 use crate::config::Settings;
 use crate::jobs::JobStore;
 use crate::metrics::Metrics;
 use crate::pool::ProverPool;
+use crate::roots::{ChainHealth, ChainReader};
 use std::sync::{Arc, Mutex};
 use zkmed_prover::KeyStore;
 use zkmed_verifier::KeySet;
@@ -28,7 +28,7 @@ pub struct AppState {
     pub jobs: Arc<JobStore>,
     pub metrics: Arc<Metrics>,
     pub auth: Authenticator,
-    /// The chain-backed commitment source, when `[chain]` is configured.
+    /// The chain-backed root source, when `[chain]` is configured.
     pub chain: Option<Arc<ChainReader>>,
     pub(crate) readiness: Arc<Mutex<Readiness>>,
     pub(crate) chain_health: Arc<Mutex<ChainHealth>>,

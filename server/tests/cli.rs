@@ -1,16 +1,277 @@
 //! The `zkmed` binary end to end, and its errors on bad input.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use zkmed_circuits::CircuitId;
 
 mod support_cli;
 use support_cli::{err, json, ok, zkmed};
 
+/// One `zkmed demo` run shared by the tests of this binary: two patients minted and
+/// anchored by one issuer batch on the embedded chain, four attestations (two verifiers).
+struct Demo {
+    _tmp: tempfile::TempDir,
+    keys: PathBuf,
+    dir: PathBuf,
+    out: serde_json::Value,
+}
+
+impl Demo {
+    fn path(&self, rel: &str) -> String {
+        self.dir.join(rel).to_string_lossy().into_owned()
+    }
+    fn chain(&self) -> String {
+        self.path("chain")
+    }
+    fn patients(&self) -> Vec<String> {
+        self.out["patients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect()
+    }
+    /// (name, scope, request, predicate) of each verifier.
+    fn verifiers(&self) -> Vec<(String, String, String, String)> {
+        self.out["verifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let f = |k: &str| v[k].as_str().unwrap().to_string();
+                (f("verifier"), f("scope"), f("request"), f("predicate"))
+            })
+            .collect()
+    }
+    fn attestation(&self, patient: &str, verifier: usize) -> String {
+        let (name, _, _, pred) = &self.verifiers()[verifier];
+        self.path(&format!("attestations/{patient}.{name}.{pred}.json"))
+    }
+    /// `zkmed verify` of `patient`'s attestation for `verifier`, with `extra` arguments.
+    fn verify(&self, patient: &str, verifier: usize, extra: &[&str]) -> Output {
+        let (_, scope, request, pred) = &self.verifiers()[verifier];
+        let att = self.attestation(patient, verifier);
+        let mut a = vec![
+            "verify",
+            "--attestation",
+            &att,
+            "--predicate",
+            pred,
+            "--request",
+            request,
+            "--scope",
+            scope,
+        ];
+        a.extend_from_slice(extra);
+        zkmed(&self.keys, &a)
+    }
+}
+
+fn demo() -> &'static Demo {
+    static D: OnceLock<Demo> = OnceLock::new();
+    D.get_or_init(|| {
+        let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists, CircuitId::Scan64])
+            .dir()
+            .to_path_buf();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("demo");
+        let out = json(&ok(&zkmed(
+            &keys,
+            &["--json", "demo", "--workdir", dir.to_str().unwrap()],
+        )));
+        Demo {
+            _tmp: tmp,
+            keys,
+            dir,
+            out,
+        }
+    })
+}
+
+/// A copy of a directory (the demo's chain, for tests that change it).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The field elements of an attestation's public inputs (the one-bit answer aside).
+fn public_values(path: &str) -> Vec<String> {
+    let a = json(&std::fs::read_to_string(path).unwrap());
+    let p = &a["public"];
+    [
+        "identity_root",
+        "state_root",
+        "query_hash",
+        "challenge",
+        "nullifier",
+    ]
+    .iter()
+    .map(|k| {
+        p[*k]
+            .as_str()
+            .unwrap_or_else(|| panic!("{k}: {p}"))
+            .to_string()
+    })
+    .collect()
+}
+
+/// The demo: each patient's private files (0600, in 0700 directories), one attestation per
+/// patient and verifier, gas per patient update; no attestation holds either patient's
+/// identity commitment or record commitment; a patient's two attestations (two verifiers,
+/// two scopes) share no public value that the other patient's attestations do not share
+/// too; each verifies against the chain's roots.
+#[test]
+fn demo_anchors_two_patients_in_one_batch_and_its_attestations_are_unlinkable() {
+    let d = demo();
+    let out = &d.out;
+    assert_eq!(out["batch"]["updates"], 2, "{out}");
+    let gas = out["batch"]["gas_per_update"].as_f64().unwrap();
+    assert!(
+        gas > 0.0 && gas * 2.0 <= out["batch"]["gas"].as_f64().unwrap() + 1.0,
+        "{out}"
+    );
+    let patients = d.patients();
+    assert_eq!(patients.len(), 2);
+    assert_ne!(patients[0], patients[1]);
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&d.path("")), 0o700);
+        for p in &patients {
+            assert_eq!(mode(&d.path(p)), 0o700, "{p}");
+            for f in ["identity.json", "opening.json", "state.json"] {
+                assert_eq!(mode(&d.path(&format!("{p}/{f}"))), 0o600, "{p}/{f}");
+            }
+        }
+    }
+    // What identifies each patient: its identity commitment and record commitment.
+    let mut private = Vec::new();
+    for p in &patients {
+        let id = json(&ok(&zkmed(
+            &d.keys,
+            &[
+                "--json",
+                "identity",
+                "show",
+                "--identity",
+                &d.path(&format!("{p}/identity.json")),
+            ],
+        )));
+        let idc = id["identity_commitment"].as_str().unwrap().to_string();
+        let opening = zkmed_records::Opening::load(d.path(&format!("{p}/opening.json"))).unwrap();
+        assert_eq!(
+            zkmed_core::field::fr_to_dec(&opening.identity_commitment),
+            idc
+        );
+        let rc = opening.commitment().unwrap();
+        for x in [zkmed_core::field::parse_fr(&idc).unwrap(), rc] {
+            let be = zkmed_core::field::fr_to_be_bytes(&x);
+            private.push(zkmed_core::field::fr_to_dec(&x));
+            private.push(hex::encode(be));
+        }
+    }
+    let names: Vec<String> = std::fs::read_dir(d.path("attestations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.len(),
+        5,
+        "4 attestations and verifiers.json: {names:?}"
+    );
+    for p in &patients {
+        for v in 0..2 {
+            let path = d.attestation(p, v);
+            let text = std::fs::read_to_string(&path).unwrap().to_lowercase();
+            for x in &private {
+                assert!(
+                    !text.contains(x.as_str()),
+                    "{path} holds a patient's commitment {x}"
+                );
+            }
+        }
+    }
+    // Unlinkability across verifiers.
+    for (me, other) in [(0, 1), (1, 0)] {
+        let a = public_values(&d.attestation(&patients[me], 0));
+        let b = public_values(&d.attestation(&patients[me], 1));
+        let oa = public_values(&d.attestation(&patients[other], 0));
+        let ob = public_values(&d.attestation(&patients[other], 1));
+        for x in a.iter().filter(|x| b.contains(x)) {
+            assert!(
+                oa.contains(x) && ob.contains(x),
+                "{}'s attestations for both verifiers share {x}, which {}'s do not",
+                patients[me],
+                patients[other]
+            );
+        }
+        // The nullifier is per identity and scope.
+        assert_ne!(a[4], b[4]);
+        assert_ne!(a[4], oa[4]);
+    }
+    // Each attestation verifies against the demo chain's roots (current).
+    for p in &patients {
+        for v in 0..2 {
+            let r = json(&ok(&d.verify(p, v, &["--json", "--chain-dir", &d.chain()])));
+            assert_eq!(r["verified"], true, "{r}");
+            assert_eq!(r["window_s"], 3600, "{r}");
+            assert_eq!(r["roots"]["state"]["status"], "current", "{r}");
+            assert_eq!(
+                r["roots"]["identity"]["root"], out["roots"]["identity"],
+                "{r}"
+            );
+        }
+    }
+    let rows = out["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().any(|r| r["answer"] == true), "{out}");
+}
+
+/// `zkmed bench anchoring`: N updates on the embedded chain, the gas per update with the
+/// calldata (data availability) included.
+#[test]
+fn bench_anchoring_reports_gas_per_update() {
+    let k = Path::new("keys");
+    let r = json(&ok(&zkmed(
+        k,
+        &["--json", "bench", "anchoring", "--batch", "20"],
+    )));
+    assert_eq!(r["batch"], 20, "{r}");
+    assert_eq!(r["txs"], 1, "{r}");
+    let per = r["gas_per_update"].as_f64().unwrap();
+    let total = r["total_gas"].as_f64().unwrap();
+    assert!((per * 20.0 - total).abs() < 1.0, "{r}");
+    // At least each update's 32-byte nullifier in calldata (EIP-7623 floor: 4 × 10 gas
+    // per non-zero byte).
+    assert!(per > 32.0 * 10.0, "{r}");
+    assert!(
+        r["calldata_bytes_per_tx"][0].as_u64().unwrap() >= 20 * 32,
+        "{r}"
+    );
+    let text = ok(&zkmed(k, &["bench", "anchoring", "--batch", "2"]));
+    assert!(text.contains("gas per patient update"), "{text}");
+    let e = err(&zkmed(k, &["bench", "anchoring", "--batch", "0"]));
+    assert!(e.contains("--batch"), "{e}");
+}
+
 #[test]
 fn commit_prove_verify_export_and_errors() {
-    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists, CircuitId::Scan64]);
-    let k = keys.dir();
+    let d = demo();
+    let k = d.keys.as_path();
     let tmp = tempfile::tempdir().unwrap();
     let p = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     let bundle = concat!(
@@ -24,17 +285,13 @@ fn commit_prove_verify_export_and_errors() {
     )));
     assert!(id["identity_commitment"].as_str().unwrap().len() > 10);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(p("id.json"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o600
-        );
-    }
+    assert_eq!(mode(&p("id.json")), 0o600);
+    let file = json(&std::fs::read_to_string(p("id.json")).unwrap());
+    assert_eq!(
+        file["version"], 2,
+        "identity file v2: secret and nullifier key"
+    );
+    assert!(file["nullifier_key"].as_str().unwrap().len() > 10);
     // never overwrites an identity
     assert!(err(&zkmed(k, &["identity", "new", "--out", &p("id.json")])).contains("already exists"));
 
@@ -82,91 +339,103 @@ fn commit_prove_verify_export_and_errors() {
     assert_ne!(s1["record_commitment"].as_str().unwrap(), commitment);
     assert!(err(&seeded("abc", "s4.json")).contains("--salt-seed must be 64 hex digits"));
 
-    let pr = json(&ok(&zkmed(
-        k,
-        &[
-            "--json",
+    // Prove as the demo's first patient (its identity, opening and anchored state).
+    let patient = &d.patients()[0];
+    let (idf, opf, stf) = (
+        d.path(&format!("{patient}/identity.json")),
+        d.path(&format!("{patient}/opening.json")),
+        d.path(&format!("{patient}/state.json")),
+    );
+    let prove = |extra: &[&str]| {
+        let mut a = vec![
             "prove",
             "--predicate",
             "has-organ-transplant",
-            "--challenge",
+            "--request",
             "text:nonce-1",
-            "--opening",
-            &p("opening.json"),
-            "--identity",
-            &p("id.json"),
-            "--out",
-            &p("att.json"),
-            "--binary",
-        ],
-    )));
+            "--scope",
+            "text:insurer-x",
+        ];
+        a.extend_from_slice(extra);
+        zkmed(k, &a)
+    };
+    let pr = json(&ok(&prove(&[
+        "--json",
+        "--identity",
+        &idf,
+        "--opening",
+        &opf,
+        "--state",
+        &stf,
+        "--out",
+        &p("att.json"),
+        "--binary",
+    ])));
     assert_eq!(pr["answer"], true);
-    assert_eq!(pr["circuit"], "exists-v2");
+    assert_eq!(pr["circuit"], "exists-v3");
+    assert_eq!(pr["state_root"], d.out["roots"]["state"]);
 
-    let v = json(&ok(&zkmed(
-        k,
-        &[
-            "--json",
-            "verify",
-            "--attestation",
-            &p("att.json"),
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "text:nonce-1",
-            "--commitment",
-            &commitment,
-        ],
+    let chain_dir = d.chain();
+    let verify = |att: &str, pred: &str, request: &str, scope: &str| {
+        zkmed(
+            k,
+            &[
+                "--json",
+                "verify",
+                "--attestation",
+                att,
+                "--predicate",
+                pred,
+                "--request",
+                request,
+                "--scope",
+                scope,
+                "--chain-dir",
+                &chain_dir,
+            ],
+        )
+    };
+    let v = json(&ok(&verify(
+        &p("att.json"),
+        "has-organ-transplant",
+        "text:nonce-1",
+        "text:insurer-x",
     )));
     assert_eq!(v["valid"], true);
     assert_eq!(v["answer"], true);
     // the binary form verifies too
-    ok(&zkmed(
-        k,
-        &[
-            "verify",
-            "--attestation",
-            &p("att.bin"),
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "text:nonce-1",
-            "--commitment",
-            &commitment,
-        ],
+    ok(&verify(
+        &p("att.bin"),
+        "has-organ-transplant",
+        "text:nonce-1",
+        "text:insurer-x",
     ));
 
-    // wrong challenge, wrong question, wrong commitment: rejected with the reason
-    let e = err(&zkmed(
-        k,
-        &[
-            "verify",
-            "--attestation",
-            &p("att.json"),
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "text:nonce-2",
-            "--commitment",
-            &commitment,
-        ],
+    // wrong request, wrong scope, wrong question, roots another chain never anchored:
+    // rejected with the reason
+    let e = err(&verify(
+        &p("att.json"),
+        "has-organ-transplant",
+        "text:nonce-2",
+        "text:insurer-x",
     ));
     assert!(e.contains("REJECTED") && e.contains("challenge"), "{e}");
-    let e = err(&zkmed(
-        k,
-        &[
-            "verify",
-            "--attestation",
-            &p("att.json"),
-            "--predicate",
-            "no-chronic-conditions",
-            "--challenge",
-            "text:nonce-1",
-            "--commitment",
-            &commitment,
-        ],
+    let e = err(&verify(
+        &p("att.json"),
+        "has-organ-transplant",
+        "text:nonce-1",
+        "text:insurer-y",
+    ));
+    assert!(e.contains("REJECTED") && e.contains("challenge"), "{e}");
+    let e = err(&verify(
+        &p("att.json"),
+        "no-chronic-conditions",
+        "text:nonce-1",
+        "text:insurer-x",
     ));
     assert!(e.contains("REJECTED") && e.contains("query"), "{e}");
+    let other = p("other-chain");
+    ok(&zkmed(k, &["chain", "--data-dir", &other, "deploy"]));
     let e = err(&zkmed(
         k,
         &[
@@ -175,13 +444,64 @@ fn commit_prove_verify_export_and_errors() {
             &p("att.json"),
             "--predicate",
             "has-organ-transplant",
-            "--challenge",
+            "--request",
             "text:nonce-1",
-            "--commitment",
-            "12345",
+            "--scope",
+            "text:insurer-x",
+            "--chain-dir",
+            &other,
         ],
     ));
-    assert!(e.contains("REJECTED") && e.contains("commitment"), "{e}");
+    assert!(e.contains("REJECTED") && e.contains("unknown"), "{e}");
+
+    // The anchored state must anchor THIS opening and identity: clear errors otherwise.
+    let e = err(&prove(&[
+        "--identity",
+        &p("id.json"),
+        "--opening",
+        &opf,
+        "--state",
+        &stf,
+    ]));
+    assert!(e.contains("identity"), "{e}");
+    let e = err(&prove(&[
+        "--identity",
+        &p("id.json"),
+        "--opening",
+        &p("opening.json"),
+        "--state",
+        &stf,
+    ]));
+    assert!(
+        e.contains("not under this global state root") || e.contains("not in the identity tree"),
+        "{e}"
+    );
+    std::fs::write(
+        p("bad-state.json"),
+        b"{\"version\": 1, \"rho\": \"31337x\"}",
+    )
+    .unwrap();
+    let e = err(&prove(&[
+        "--identity",
+        &idf,
+        "--opening",
+        &opf,
+        "--state",
+        &p("bad-state.json"),
+    ]));
+    assert!(
+        e.contains("not an anchored-state file") && !e.contains("31337"),
+        "{e}"
+    );
+    let e = err(&prove(&[
+        "--identity",
+        &idf,
+        "--opening",
+        &opf,
+        "--state",
+        &p("missing.json"),
+    ]));
+    assert!(e.contains("missing.json"), "{e}");
 
     // snarkjs export writes the three files
     ok(&zkmed(
@@ -226,34 +546,18 @@ fn commit_prove_verify_export_and_errors() {
     let e = err(&zkmed(k, &["query-hash", "--query", &p("q.json")]));
     assert!(e.contains("q.json") && e.contains("sometimes"), "{e}");
     std::fs::write(p("att-bad.json"), b"{\"version\": 1}").unwrap();
-    let e = err(&zkmed(
-        k,
-        &[
-            "verify",
-            "--attestation",
-            &p("att-bad.json"),
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "1",
-            "--commitment",
-            "1",
-        ],
+    let e = err(&verify(
+        &p("att-bad.json"),
+        "has-organ-transplant",
+        "1",
+        "1",
     ));
     assert!(e.contains("malformed attestation"), "{e}");
-    let e = err(&zkmed(
-        k,
-        &[
-            "verify",
-            "--attestation",
-            &p("att.json"),
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "21888242871839275222246405745257275088548364400416034343698204186575808495617",
-            "--commitment",
-            &commitment,
-        ],
+    let e = err(&verify(
+        &p("att.json"),
+        "has-organ-transplant",
+        "21888242871839275222246405745257275088548364400416034343698204186575808495617",
+        "text:insurer-x",
     ));
     assert!(e.contains("modulus"), "{e}");
     let e = err(&zkmed(
@@ -262,12 +566,14 @@ fn commit_prove_verify_export_and_errors() {
             "prove",
             "--predicate",
             "has-organ-transplant",
-            "--challenge",
+            "--request",
             "1",
             "--opening",
-            &p("opening.json"),
+            &opf,
             "--identity",
-            &p("id.json"),
+            &idf,
+            "--state",
+            &stf,
         ],
     ));
     assert!(e.contains("zkmed setup"), "{e}");
@@ -283,54 +589,44 @@ fn poseidon_matches_circomlib() {
     assert!(ok(&o).contains("0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a"));
 }
 
-/// `zkmed chain` on the embedded chain (the default) and on a real node (`--rpc`), and
-/// `zkmed verify` checking the commitment on chain instead of taking it from the caller.
+/// `zkmed chain` on the embedded chain (a copy of the demo's) and on a real node
+/// (`--rpc`); `zkmed verify` against the chain's roots within a window: a root superseded
+/// moments ago is accepted by default and refused with `--current-only` / `--window 0`; an
+/// issuer's suspension refuses every older state root.
 #[test]
-fn chain_commands_and_verification_against_the_chain() {
-    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists]);
-    let k = keys.dir();
+fn chain_commands_and_verification_windows() {
+    let d = demo();
+    let k = d.keys.as_path();
     let tmp = tempfile::tempdir().unwrap();
     let p = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     let dir = p("chain");
-    let bundle = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/demo/jonathan-hermiston.json"
-    );
+    copy_dir(Path::new(&d.chain()), Path::new(&dir));
     let chain = |extra: &[&str]| {
         let mut args = vec!["--json", "chain", "--data-dir", &dir];
         args.extend_from_slice(extra);
         zkmed(k, &args)
     };
-    let (hospital, patient, g1, g2, new_owner) = (
+    // The demo's accounts: governance 0x01..01, the hospital 0x02..02.
+    let (hospital, stranger, g1, g2, new_owner) = (
+        "0x0202020202020202020202020202020202020202",
         "0x00000000000000000000000000000000000000aa",
-        "0x00000000000000000000000000000000000000bb",
         "0x00000000000000000000000000000000000000c1",
         "0x00000000000000000000000000000000000000c2",
         "0x00000000000000000000000000000000000000dd",
     );
-    // Nothing deployed yet: a clear error.
-    assert!(err(&chain(&["status"])).contains("run `zkmed chain deploy` first"));
-    let d = json(&ok(&chain(&["deploy"])));
-    assert!(d["verifier"].as_str().unwrap().starts_with("0x"));
-
-    ok(&zkmed(k, &["identity", "new", "--out", &p("id.json")]));
-    let c = json(&ok(&zkmed(
-        k,
-        &[
-            "--json",
-            "commit",
-            "--bundle",
-            bundle,
-            "--identity",
-            &p("id.json"),
-            "--out",
-            &p("opening.json"),
-        ],
-    )));
-    let (idc, rc) = (
-        c["identity_commitment"].as_str().unwrap(),
-        c["record_commitment"].as_str().unwrap(),
-    );
+    let patient = &d.patients()[0];
+    let verify = |extra: &[&str]| {
+        let mut a = vec!["--chain-dir", dir.as_str()];
+        a.extend_from_slice(extra);
+        d.verify(patient, 0, &a)
+    };
+    // Nothing deployed: a clear error.
+    let e = err(&zkmed(k, &["chain", "--data-dir", &p("empty"), "status"]));
+    assert!(e.contains("run `zkmed chain deploy` first"), "{e}");
+    let s = json(&ok(&chain(&["status"])));
+    assert_eq!(s["roots"]["identity"], d.out["roots"]["identity"], "{s}");
+    assert_eq!(s["roots"]["state"], d.out["roots"]["state"], "{s}");
+    ok(&verify(&["--current-only"]));
 
     // Only accredited issuers mint; only governance accredits.
     let mint = |who: &str, patient: &str, idc: &str, guardians: &[&str]| {
@@ -351,272 +647,38 @@ fn chain_commands_and_verification_against_the_chain() {
         }
         chain(&a)
     };
-    assert!(err(&mint(hospital, patient, idc, &[])).contains("NotAccreditedIssuer"));
+    assert!(err(&mint(stranger, stranger, "777", &[])).contains("NotAccreditedIssuer"));
     let e = err(&chain(&[
-        "--as", hospital, "accredit", "--issuer", hospital, "--name", "x",
+        "--as", stranger, "accredit", "--issuer", stranger, "--name", "x",
     ]));
     assert!(e.contains("OwnableUnauthorizedAccount"), "{e}");
-    ok(&chain(&[
-        "accredit",
-        "--issuer",
-        hospital,
-        "--name",
-        "St. Example",
-    ]));
-    let t = json(&ok(&mint(hospital, patient, idc, &[g1, g2])));
-    assert_eq!(t["token"], "1");
-    let a = json(&ok(&chain(&[
-        "--as", hospital, "anchor", "--token", "1", "--root", rc,
-    ])));
-    assert!(a["gas"].as_u64().unwrap() > 21_000);
 
-    // Prove; verify with the commitment read from the embedded chain.
-    let prove = ok(&zkmed(
-        k,
-        &[
-            "prove",
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "text:n1",
-            "--opening",
-            &p("opening.json"),
-            "--identity",
-            &p("id.json"),
-            "--out",
-            &p("att.json"),
-        ],
-    ));
-    assert!(!prove.is_empty());
-    let att = p("att.json");
-    let verify = |extra: &[&str]| {
-        let mut a = vec![
-            "--json",
-            "verify",
-            "--attestation",
-            &att,
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "text:n1",
-        ];
-        a.extend_from_slice(extra);
-        zkmed(k, &a)
-    };
-    let v = json(&ok(&verify(&["--chain-dir", &dir])));
-    assert_eq!(v["valid"], true);
-
-    // On chain: install the generated verifier (governance), check read-only, then consume
-    // the nullifier once in the proof's scope.
-    let artifact = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../contracts/artifacts/ExistsV2Verifier.json"
-    );
-    let check = |extra: &[&str]| {
-        let mut a = vec![
-            "check",
-            "--token",
-            "1",
-            "--attestation",
-            &att,
-            "--predicate",
-            "has-organ-transplant",
-        ];
-        a.extend_from_slice(extra);
-        chain(&a)
-    };
-    assert!(err(&check(&["--challenge", "text:n1"])).contains("UnknownCircuit"));
-    let e = err(&chain(&[
-        "--as",
-        hospital,
-        "install-verifier",
-        "--artifact",
-        artifact,
-    ]));
-    assert!(e.contains("OwnableUnauthorizedAccount"), "{e}");
-    let e = err(&chain(&["install-verifier", "--artifact", bundle]));
-    assert!(e.contains("not a compile.mjs artifact"), "{e}");
-    let i = json(&ok(&chain(&["install-verifier", "--artifact", artifact])));
-    assert!(i["gas"].as_u64().unwrap() > 100_000, "{i}");
-    let c = json(&ok(&check(&["--challenge", "text:n1"])));
-    assert_eq!(c["valid"], true);
-    assert_eq!(c["answer"], true);
-    assert_eq!(c["consumed"], false);
-    let e = err(&check(&["--challenge", "text:n2"]));
+    // A new identity: the attestation's identity root is superseded. The default window
+    // (1 h) accepts it and says so; current-only refuses it.
+    let t = json(&ok(&mint(hospital, stranger, "777", &[g1, g2])));
+    let token = t["token"].as_str().unwrap().to_string();
+    let v = json(&ok(&verify(&["--json"])));
+    assert_eq!(v["roots"]["identity"]["status"], "superseded", "{v}");
+    assert_eq!(v["roots"]["state"]["status"], "current", "{v}");
+    let text = ok(&verify(&[]));
     assert!(
-        e.contains("REJECTED on chain") && e.contains("ChallengeMismatch"),
+        text.contains("(superseded") && text.contains("last 3600 s"),
+        "{text}"
+    );
+    for strict in [&["--current-only"][..], &["--window", "0"]] {
+        let e = err(&verify(strict));
+        assert!(
+            e.contains("REJECTED") && e.contains("identity root"),
+            "{strict:?}: {e}"
+        );
+    }
+    let e = err(&verify(&["--current-only", "--window", "60"]));
+    assert!(
+        e.contains("--current-only") || e.contains("--window"),
         "{e}"
     );
-    // The prepared check: registered request, snapshot, then one scalar multiplication.
-    let prepared = |scope: &str| {
-        check(&[
-            "--challenge",
-            "text:n1",
-            "--prepared",
-            scope,
-            "--within",
-            "3600",
-        ])
-    };
-    assert!(err(&prepared("text:default")).contains("UnknownRequest"));
-    let rq = json(&ok(&chain(&[
-        "register-request",
-        "--predicate",
-        "has-organ-transplant",
-        "--challenge",
-        "text:n1",
-        "--scope",
-        "text:default",
-    ])));
-    assert!(rq["request"].as_str().unwrap().starts_with("0x"), "{rq}");
-    assert!(err(&prepared("text:default")).contains("NotPrepared"));
-    let pr = json(&ok(&chain(&["--as", g1, "prepare", "--token", "1"])));
-    assert!(pr["gas"].as_u64().unwrap() > 21_000, "{pr}");
-    let c = json(&ok(&prepared("text:default")));
-    assert_eq!(
-        (c["valid"].clone(), c["answer"].clone()),
-        (true.into(), true.into())
-    );
-    assert_eq!(c["prepared"], true);
-    // A request for another scope is not registered; the proof is not for it anyway.
-    assert!(err(&prepared("text:other")).contains("UnknownRequest"));
-    // One-time claims are bound to the consuming account (`--as`, default 0x…01): the
-    // attestation's challenge must be that account's `zkmed chain challenge --nonce N`.
-    let e = err(&check(&[
-        "--challenge",
-        "text:n1",
-        "--nonce",
-        "7",
-        "--consume-scope",
-        "text:default",
-    ]));
-    assert!(e.contains("ChallengeMismatch"), "{e}");
-    let ch = json(&ok(&chain(&["challenge", "--nonce", "7"])));
-    let claim_challenge = ch["challenge"].as_str().unwrap().to_string();
-    ok(&zkmed(
-        k,
-        &[
-            "prove",
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            &claim_challenge,
-            "--opening",
-            &p("opening.json"),
-            "--identity",
-            &p("id.json"),
-            "--out",
-            &p("claim.json"),
-        ],
-    ));
-    let claim = p("claim.json");
-    let consume = |who: Option<&str>, scope: &str, extra: &[&str]| {
-        let mut a = vec![];
-        if let Some(w) = who {
-            a.extend_from_slice(&["--as", w]);
-        }
-        a.extend_from_slice(&[
-            "check",
-            "--token",
-            "1",
-            "--attestation",
-            &claim,
-            "--predicate",
-            "has-organ-transplant",
-            "--nonce",
-            "7",
-            "--consume-scope",
-            scope,
-        ]);
-        a.extend_from_slice(extra);
-        chain(&a)
-    };
-    let e = err(&consume(None, "text:other", &[]));
-    assert!(e.contains("ScopeMismatch"), "{e}");
-    // Another account cannot consume it (the challenge names the first).
-    let e = err(&consume(Some(g2), "text:default", &[]));
-    assert!(e.contains("ChallengeMismatch"), "{e}");
-    let c = json(&ok(&consume(None, "text:default", &[])));
-    assert_eq!(c["consumed"], true);
-    assert!(c["gas"].as_u64().unwrap() > 200_000, "{c}");
-    let e = err(&consume(None, "text:default", &[]));
-    assert!(e.contains("AlreadyConsumed"), "{e}");
-    // Spent for the prepared path too: a claim is made once, whichever way it is checked.
-    ok(&chain(&[
-        "register-request",
-        "--predicate",
-        "has-organ-transplant",
-        "--challenge",
-        &claim_challenge,
-        "--scope",
-        "text:default",
-    ]));
-    let e = err(&consume(
-        None,
-        "text:default",
-        &["--prepared", "text:default", "--within", "3600"],
-    ));
-    assert!(e.contains("AlreadyConsumed"), "{e}");
 
-    // A correction: refused under "current", accepted within an hour.
-    ok(&chain(&[
-        "--as",
-        hospital,
-        "anchor",
-        "--token",
-        "1",
-        "--root",
-        "999",
-        "--correction",
-    ]));
-    let e = err(&verify(&["--chain-dir", &dir]));
-    assert!(e.contains("REJECTED") && e.contains("current"), "{e}");
-    ok(&verify(&["--chain-dir", &dir, "--within", "3600"]));
-    let s = json(&ok(&chain(&["status", "--token", "1"])));
-    assert_eq!(s["token"]["current_root"], "999");
-    assert_eq!(s["token"]["identity_commitment"].as_str().unwrap(), idc);
-    assert_eq!(
-        s["token"]["owner"].as_str().unwrap().to_lowercase(),
-        patient
-    );
-
-    // Batch anchoring from a file; a malformed line names itself.
-    ok(&mint(hospital, g1, "101", &[]));
-    ok(&mint(hospital, g2, "102", &[]));
-    std::fs::write(p("batch.csv"), "2,1002\n3,1003\n").unwrap();
-    let b = json(&ok(&chain(&[
-        "--as",
-        hospital,
-        "anchor",
-        "--batch",
-        &p("batch.csv"),
-    ])));
-    assert_eq!(b["anchored"], 2);
-    let s = json(&ok(&chain(&["status", "--identity-commitment", "102"])));
-    assert_eq!(s["token"]["current_root"], "1003");
-    std::fs::write(p("bad.csv"), "2,1002\n3;1003\n").unwrap();
-    let e = err(&chain(&[
-        "--as",
-        hospital,
-        "anchor",
-        "--batch",
-        &p("bad.csv"),
-    ]));
-    assert!(e.contains("line 2") && e.contains("token,root"), "{e}");
-
-    // Suspension: the hospital's roots are refused.
-    ok(&chain(&["suspend", "--issuer", hospital]));
-    let e = err(&verify(&["--chain-dir", &dir, "--within", "3600"]));
-    assert!(e.contains("not accredited"), "{e}");
-    ok(&chain(&[
-        "accredit",
-        "--issuer",
-        hospital,
-        "--name",
-        "St. Example",
-    ]));
-
-    // Guardian recovery re-binds the token; the old identity is refused.
+    // Guardian recovery re-binds a token; revocation empties its leaf.
     let rec = |who: &str, step: &str| {
         chain(&[
             "--as",
@@ -624,7 +686,7 @@ fn chain_commands_and_verification_against_the_chain() {
             "recover",
             step,
             "--token",
-            "1",
+            &token,
             "--new-owner",
             new_owner,
             "--new-identity-commitment",
@@ -634,21 +696,26 @@ fn chain_commands_and_verification_against_the_chain() {
     assert!(err(&rec(hospital, "propose")).contains("NotGuardian"));
     ok(&rec(g1, "propose"));
     ok(&rec(g2, "approve"));
-    let s = json(&ok(&chain(&["status", "--token", "1"])));
+    let s = json(&ok(&chain(&["status", "--token", &token])));
     assert_eq!(
         s["token"]["owner"].as_str().unwrap().to_lowercase(),
         new_owner
     );
     assert_eq!(s["token"]["identity_commitment"], "5151");
-    let e = err(&verify(&["--chain-dir", &dir, "--within", "3600"]));
-    assert!(e.contains("REJECTED"), "{e}");
-
-    // Revocation.
-    ok(&chain(&["--as", hospital, "revoke", "--token", "2"]));
-    let s = json(&ok(&chain(&["status", "--token", "2"])));
+    let s = json(&ok(&chain(&["status", "--identity-commitment", "5151"])));
+    assert_eq!(s["token"]["id"], token.as_str(), "{s}");
+    ok(&chain(&["--as", hospital, "revoke", "--token", &token]));
+    let s = json(&ok(&chain(&["status", "--token", &token])));
     assert!(s["token"]["identity_commitment"].is_null(), "{s}");
 
-    // The same commands on a real node over JSON-RPC.
+    // Suspension: the hospital's state roots are refused, whatever the window.
+    ok(&verify(&[]));
+    ok(&chain(&["suspend", "--issuer", hospital]));
+    let e = err(&verify(&["--window", "86400"]));
+    assert!(e.contains("REJECTED") && e.contains("state root"), "{e}");
+
+    // The same commands on a real node over JSON-RPC; `zkmed verify --rpc-url` reads its
+    // roots (which never anchored the demo's state).
     let node = zkmed_chain::testing::anvil();
     let url = node.endpoint();
     let rpc = |i: usize, extra: &[&str]| {
@@ -698,12 +765,11 @@ fn chain_commands_and_verification_against_the_chain() {
     let pt = node.addresses()[2].to_string();
     let t = json(&ok(&rpc(
         1,
-        &["mint", "--patient", &pt, "--identity-commitment", idc],
+        &["mint", "--patient", &pt, "--identity-commitment", "4242"],
     )));
     assert_eq!(t["token"], "1");
-    ok(&rpc(1, &["anchor", "--token", "1", "--root", rc]));
-    let v = json(&ok(&verify(&["--chain-dir", &dir, "--rpc", &url])));
-    assert_eq!(v["valid"], true);
+    let e = err(&verify(&["--rpc-url", &url]));
+    assert!(e.contains("REJECTED") && e.contains("unknown"), "{e}");
 }
 
 /// `zkmed --json ...` that fails: one JSON object on stdout with a documented code, and a
@@ -840,9 +906,9 @@ fn verify_reports_its_checks_and_outputs_are_never_overwritten() {
         }
     }
     // `zkmed setup` over existing keys is refused (and the keys are untouched).
-    let (code, m) = json_error(&zkmed(k, &["--json", "setup", "--circuits", "exists-v2"]));
+    let (code, m) = json_error(&zkmed(k, &["--json", "setup", "--circuits", "exists-v3"]));
     assert_eq!(code, "already_exists", "{m}");
-    assert!(m.contains("exists-v2") && m.contains("--force"), "{m}");
+    assert!(m.contains("exists-v3") && m.contains("--force"), "{m}");
 
     ok(&zkmed(
         k,

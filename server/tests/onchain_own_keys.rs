@@ -2,10 +2,10 @@
 //! the real `zkmed` binary: the sequence docs/chain.md documents.
 //!
 //! ```text
-//! zkmed setup --circuits exists-v2                                  # fresh keys
-//! zkmed export solidity --circuit exists-v2 --out V.sol             # their verifier
+//! zkmed setup --circuits exists-v3                                  # fresh keys
+//! zkmed export solidity --circuit exists-v3 --out V.sol             # their verifier
 //! node tools/solc/compile.mjs --verifier V.sol --out V.json         # compiled
-//! zkmed chain --rpc URL --key GOV install-verifier --circuit exists-v2 --artifact V.json
+//! zkmed chain --rpc URL --key GOV install-verifier --circuit exists-v3 --artifact V.json
 //! zkmed chain --rpc URL check --token 1 --attestation att.json --predicate ... --challenge C
 //! ```
 //!
@@ -35,9 +35,9 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
     // 1. Fresh keys (a real, random setup: not the test keys the committed verifiers hold).
     let s = json(&ok(&zkmed(
         k,
-        &["--json", "setup", "--circuits", "exists-v2"],
+        &["--json", "setup", "--circuits", "exists-v3"],
     )));
-    assert!(s.to_string().contains("exists-v2"), "{s}");
+    assert!(s.to_string().contains("exists-v3"), "{s}");
 
     // 2. Their verifier contract.
     ok(&zkmed(
@@ -46,7 +46,7 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
             "export",
             "solidity",
             "--circuit",
-            "exists-v2",
+            "exists-v3",
             "--out",
             &p("V.sol"),
         ],
@@ -165,7 +165,7 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         &[
             "install-verifier",
             "--circuit",
-            "exists-v2",
+            "exists-v3",
             "--artifact",
             &p("V.json"),
         ],
@@ -253,7 +253,7 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         &[
             "install-verifier",
             "--circuit",
-            "exists-v2",
+            "exists-v3",
             "--artifact",
             repo()
                 .join("contracts/artifacts/ExistsV2Verifier.json")
@@ -271,7 +271,7 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         &[
             "install-verifier",
             "--circuit",
-            "exists-v2",
+            "exists-v3",
             "--artifact",
             &p("V.json"),
         ],

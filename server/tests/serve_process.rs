@@ -14,6 +14,8 @@ use zkmed_records::{import_bundle, Opening};
 
 const TOKEN: &str = "process-test-token";
 const IDENTITY: &str = "55555444443333322222111110000099999";
+const NULLIFIER_KEY: &str = "77777888889999911111222223333344444";
+const RHO: &str = "12121212121212121212343434343434";
 const SALT_SEED: &str = "abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcd";
 
 struct Server {
@@ -47,7 +49,7 @@ port = 0
 [prover]
 workers = {workers}
 queue = {queue}
-preload = ["exists-v2"]
+preload = ["exists-v3"]
 [log]
 format = "json"
 level = "info"
@@ -139,23 +141,46 @@ fn post(c: &reqwest::blocking::Client, port: u16, path: &str, body: &Value) -> (
     (status, r.json().unwrap_or(Value::Null))
 }
 
-fn opening_json() -> Value {
+/// The patient's opening, and its anchored state (identity minted and genesis state
+/// anchored in an in-memory model of the chain) with the roots a verifier trusts.
+fn patient() -> (Value, Value, Value) {
+    use zkmed_core::field::{fr_to_dec, parse_fr};
+    use zkmed_state::note::{genesis_nullifier, note_tag, state_note};
     let bundle =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo/jonathan-hermiston.json");
     let imported = import_bundle(&std::fs::read(bundle).unwrap()).unwrap();
-    let id = zkmed_prover::IdentitySecret::from_fr(zkmed_core::field::parse_fr(IDENTITY).unwrap());
+    let id = zkmed_prover::IdentitySecret::from_parts(
+        parse_fr(IDENTITY).unwrap(),
+        parse_fr(NULLIFIER_KEY).unwrap(),
+    );
     let mut seed = [0u8; 32];
     hex::decode_to_slice(SALT_SEED, &mut seed).unwrap();
     let o = Opening::create_from_seed(imported, id.commitment(), &seed).unwrap();
-    serde_json::from_str(&o.to_json().unwrap()).unwrap()
+    let mut local = zkmed_state::LocalState::new();
+    let index = local.add_identity(id.commitment()).unwrap();
+    let slot = local.add_issuer().unwrap();
+    let rho = parse_fr(RHO).unwrap();
+    let note = state_note(o.commitment().unwrap(), note_tag(rho));
+    let notes = local
+        .anchor(slot, &[note], &[genesis_nullifier(id.commitment())])
+        .unwrap();
+    let state = local.witness(index, slot, notes[0], rho).unwrap();
+    let roots = json!({"identity": [fr_to_dec(&state.identity_root)], "state": [fr_to_dec(&state.state_root)]});
+    (
+        serde_json::from_str(&o.to_json().unwrap()).unwrap(),
+        serde_json::to_value(&state).unwrap(),
+        roots,
+    )
 }
 
-fn prove_body(opening: &Value, challenge: &str) -> Value {
+fn prove_body(patient: &(Value, Value, Value), request: &str) -> Value {
     json!({
-        "opening": opening,
+        "opening": patient.0,
         "identity_secret": IDENTITY,
+        "nullifier_key": NULLIFIER_KEY,
+        "state": patient.1,
         "predicate": "has-organ-transplant",
-        "challenge": challenge,
+        "request": request,
     })
 }
 
@@ -191,7 +216,7 @@ fn sigterm(s: &mut Server) -> std::process::ExitStatus {
 #[test]
 fn load_logs_and_graceful_shutdown() {
     let mut s = start(2, 2);
-    let opening = Arc::new(opening_json());
+    let opening = Arc::new(patient());
     let port = s.port;
 
     // Some bad requests too, carrying secrets in the wrong places.
@@ -201,6 +226,9 @@ fn load_logs_and_graceful_shutdown() {
     assert_eq!(post(&c, port, "/v1/attestations", &bad).0, 400);
     let mut bad = prove_body(&opening, "text:bad");
     bad["opening"]["records"][0]["salt"] = json!("not a number");
+    assert_eq!(post(&c, port, "/v1/attestations", &bad).0, 400);
+    let mut bad = prove_body(&opening, "text:bad");
+    bad["state"]["rho"] = json!("4444433333222221111x");
     assert_eq!(post(&c, port, "/v1/attestations", &bad).0, 400);
 
     let clients = 6;
@@ -228,8 +256,8 @@ fn load_logs_and_graceful_shutdown() {
                             &json!({
                                 "attestation": v["attestation"],
                                 "predicate": "has-organ-transplant",
-                                "challenge": format!("text:{i}-{n}"),
-                                "record_commitment": v["record_commitment"],
+                                "request": format!("text:{i}-{n}"),
+                                "trusted_roots": opening.2,
                             }),
                         );
                         assert_eq!((vs, &vv["valid"]), (200, &json!(true)), "{vv}");
@@ -284,6 +312,9 @@ fn load_logs_and_graceful_shutdown() {
         IDENTITY,
         &IDENTITY[..12],
         SALT_SEED,
+        NULLIFIER_KEY,
+        RHO,
+        "4444433333",
         TOKEN,
         "Hermiston",
         "not a number",
@@ -291,7 +322,7 @@ fn load_logs_and_graceful_shutdown() {
         let leak = logs.lines().find(|l| l.contains(secret));
         assert!(leak.is_none(), "logs contain {secret:?}: {leak:?}");
     }
-    let salt = opening["records"][0]["salt"].as_str().unwrap();
+    let salt = opening.0["records"][0]["salt"].as_str().unwrap();
     assert!(!logs.contains(salt), "logs contain a salt");
     // Requests are logged (route and status), bad ones included.
     assert!(

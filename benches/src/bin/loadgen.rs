@@ -4,7 +4,7 @@
 //! 2. Library, saturated: one thread per core proves back to back (raw throughput).
 //! 3. Service: the real HTTP server (in this process, on a loopback port, the same keys),
 //!    driven by 1, 2, 4, 8 closed-loop clients, each sending the same proving request as
-//!    the library call (the opening as JSON, the identity secret, a named predicate).
+//!    the library call (the opening as JSON, the identity secret and nullifier key, the anchored state, a named predicate).
 //!
 //! For each: proofs/s, p50/p95/p99 latency, and the process's peak RSS. Then the targets:
 //! service throughput at saturation ≥ 0.95 × library throughput at saturation, and p99 at
@@ -33,8 +33,8 @@ struct Args {
     /// Client counts for the service.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
     clients: Vec<usize>,
-    /// Named predicate to prove (has-organ-transplant: exists-v2; no-chronic-conditions:
-    /// scan64-v2).
+    /// Named predicate to prove (has-organ-transplant: exists-v3; no-chronic-conditions:
+    /// scan64-v3).
     #[arg(long, default_value = "has-organ-transplant")]
     predicate: String,
     /// Prover workers for the service and threads for the saturated library run
@@ -169,6 +169,7 @@ fn main() -> Result<()> {
     let keys_dir = fx.keys.dir().to_path_buf();
     let opening = Arc::new(fx.opening);
     let identity = Arc::new(fx.identity);
+    let state = Arc::new(fx.state);
     let keys = Arc::new(fx.keys);
     let query = Arc::new(query);
     // Load keys + R1CS matrices before measuring.
@@ -185,10 +186,11 @@ fn main() -> Result<()> {
     let mut rows = Vec::new();
 
     let lib = |n: usize| {
-        let (keys, opening, identity, query) = (
+        let (keys, opening, identity, state, query) = (
             keys.clone(),
             opening.clone(),
             identity.clone(),
+            state.clone(),
             query.clone(),
         );
         closed_loop(n, args.seconds, move |i, k| {
@@ -198,8 +200,9 @@ fn main() -> Result<()> {
                 &ProveRequest {
                     opening: &opening,
                     identity: &identity,
+                    state: &state,
                     query: &query,
-                    challenge: Fr::from(k),
+                    request: Fr::from(k),
                     scope: Fr::from(i as u64),
                 },
                 &mut rng,
@@ -249,9 +252,11 @@ fn main() -> Result<()> {
     // time, as it must).
     let body = serde_json::to_vec(&serde_json::json!({
         "opening": serde_json::from_str::<serde_json::Value>(&opening.to_json()?)?,
-        "identity_secret": zkmed_core::field::fr_to_dec(&identity.expose()),
+        "identity_secret": zkmed_core::field::fr_to_dec(&identity.secret()),
+        "nullifier_key": zkmed_core::field::fr_to_dec(&identity.nullifier_key()),
+        "state": serde_json::to_value(&*state)?,
         "predicate": args.predicate,
-        "challenge": "text:loadgen",
+        "request": "text:loadgen",
         "scope": "text:loadgen",
     }))?;
     let body = Arc::new(body);

@@ -1,5 +1,7 @@
-//! `zkmed chain ...`: the on-chain registries (identities, issuers, record commitments) and
-//! on-chain checks, on the embedded chain (default) or a node over JSON-RPC.
+//! `zkmed chain ...`: the on-chain registries (identities and their tree, issuers, the
+//! anchored state's roots) and on-chain checks, on the embedded chain (default) or a node
+//! over JSON-RPC. Record states are anchored in batches by issuers (`zkmed issuer serve`),
+//! never per token.
 
 use super::{
     deployment_file, load_query, out_line, parse_field_arg, read_attestation, read_deployment, Ctx,
@@ -74,18 +76,6 @@ pub enum ChainCmd {
         #[arg(long, default_value_t = 0)]
         threshold: u8,
     },
-    /// Anchor a record commitment (accredited issuer); --batch FILE for many (`token,root`
-    /// per line).
-    Anchor {
-        #[arg(long, required_unless_present = "batch")]
-        token: Option<u64>,
-        #[arg(long, required_unless_present = "batch")]
-        root: Option<String>,
-        #[arg(long, conflicts_with_all = ["token", "root"])]
-        batch: Option<PathBuf>,
-        #[arg(long)]
-        correction: bool,
-    },
     /// Guardian recovery: propose (and approve), or approve, re-binding a token (M of the
     /// N guardians; a proposal is open for 7 days); or cancel: the token's owner voids
     /// every open proposal.
@@ -125,7 +115,7 @@ pub enum ChainCmd {
     /// is what `node tools/solc/compile.mjs` writes for the contract that `zkmed export
     /// solidity` generated from your verifying key.
     InstallVerifier {
-        #[arg(long, default_value = "exists-v2")]
+        #[arg(long, default_value = "exists-v3")]
         circuit: String,
         /// e.g. contracts/artifacts/ExistsV2Verifier.json
         #[arg(long)]
@@ -165,7 +155,7 @@ pub enum ChainCmd {
     /// Register a verifier's question, challenge and scope with the circuit's verifier
     /// contract, for this account's prepared checks (anyone, for itself).
     RegisterRequest {
-        #[arg(long, default_value = "exists-v2")]
+        #[arg(long, default_value = "exists-v3")]
         circuit: String,
         #[command(flatten)]
         query: QueryArgs,
@@ -179,7 +169,7 @@ pub enum ChainCmd {
     Prepare {
         #[arg(long)]
         token: u64,
-        #[arg(long, default_value = "exists-v2")]
+        #[arg(long, default_value = "exists-v3")]
         circuit: String,
     },
     /// Revoke an identity token (its minting issuer, or governance).
@@ -187,7 +177,8 @@ pub enum ChainCmd {
         #[arg(long)]
         token: u64,
     },
-    /// Deployment, and a token's or an identity's current state.
+    /// Deployment, the current identity, spent, issuers and global state roots, and a
+    /// token's or an identity's state.
     Status {
         #[arg(long)]
         token: Option<u64>,
@@ -299,41 +290,6 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
             )?;
             json!({"token": t.to_string()})
         }
-        ChainCmd::Anchor {
-            token,
-            root,
-            batch,
-            correction,
-        } => match batch {
-            Some(f) => {
-                let text =
-                    std::fs::read_to_string(&f).with_context(|| format!("{}", f.display()))?;
-                let items =
-                    text.lines()
-                        .enumerate()
-                        .filter(|(_, l)| !l.trim().is_empty())
-                        .map(|(i, l)| {
-                            let (t, rt) = l.split_once(',').ok_or_else(|| {
-                                anyhow!("{} line {}: expected `token,root`", f.display(), i + 1)
-                            })?;
-                            let t: u64 = t.trim().parse().map_err(|e| {
-                                anyhow!("{} line {}: token: {e}", f.display(), i + 1)
-                            })?;
-                            Ok((
-                                zkmed_chain::backend::U256::from(t),
-                                parse_fr(rt.trim())
-                                    .with_context(|| format!("{} line {}", f.display(), i + 1))?,
-                            ))
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                let gas = r.anchor_batch(&items, correction)?;
-                json!({"anchored": items.len(), "gas": gas, "gas_per_patient": gas / items.len().max(1) as u64})
-            }
-            None => {
-                let (t, rt) = (token.unwrap_or_default(), root.unwrap_or_default());
-                json!({"gas": r.anchor(zkmed_chain::backend::U256::from(t), &fr(&rt, "root")?, correction)?})
-            }
-        },
         ChainCmd::Recover {
             step,
             token,
@@ -506,11 +462,16 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
                         "id": t.to_string(),
                         "owner": r.owner_of(t).ok().map(|a| a.to_string()),
                         "identity_commitment": r.identity_commitment(t)?.map(|x| fr_to_dec(&x)),
-                        "current_root": r.current_root(t)?.map(|x| fr_to_dec(&x)),
                     }))
                 })
                 .transpose()?;
-            json!({"deployment": d, "token": token})
+            let roots = json!({
+                "identity": fr_to_dec(&r.identity_root()?),
+                "state": fr_to_dec(&r.global_root()?),
+                "issuers": fr_to_dec(&r.issuers_root()?),
+                "spent": fr_to_dec(&r.spent_root()?),
+            });
+            json!({"deployment": d, "roots": roots, "token": token})
         }
     };
     out_line(json, v.clone(), || {

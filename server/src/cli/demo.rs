@@ -1,33 +1,73 @@
-//! `zkmed demo`: the main job end to end — keys, a fixture patient imported and committed,
-//! identity minted and commitment anchored on the embedded chain, two predicates proven
-//! and verified against the chain.
+//! `zkmed demo`: the main job end to end on the anchored-state model (docs/state.md) —
+//! keys; two fixture patients imported and committed; their identity tokens minted on the
+//! embedded chain; their genesis states anchored by ONE issuer batch (gas per patient
+//! update printed); attestations for two verifiers (two scopes, two requests); each one
+//! verified against the chain's roots.
+//!
+//! Files (the work directory is private, 0700; every secret file 0600):
+//! - `<workdir>/<patient>/{identity,opening,state}.json`: the patient's private files;
+//! - `<workdir>/attestations/<patient>.<verifier>.<predicate>.json`: what a verifier gets;
+//! - `<workdir>/attestations/verifiers.json`: each verifier's scope, request and question
+//!   (public: what `zkmed verify` needs);
+//! - `<workdir>/chain/`: the embedded chain (`zkmed verify --chain-dir <workdir>/chain`).
+//!
+//! Every run starts these afresh (a new chain, new identities).
 
 use super::prove::prove_one;
 use super::setup::run_setup;
-use super::{
-    deployment_file, load_query, out_line, parse_field_arg, yes_no, Ctx, QueryArgs, INSECURE,
-};
-use anyhow::{Context, Result};
+use super::{load_query, out_line, parse_field_arg, yes_no, Ctx, QueryArgs, INSECURE};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use rand::rngs::OsRng;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use zkmed_chain::backend::{Address, EmbeddedBackend, Registry, U256};
 use zkmed_circuits::CircuitId;
 use zkmed_core::field::{fr_to_dec, Fr};
-use zkmed_core::poseidon;
 use zkmed_prover::{IdentitySecret, KeyStore};
 use zkmed_records::{import_bundle, Opening};
-use zkmed_verifier::KeySet;
+use zkmed_server::genesis::{anchor_genesis, GenesisPatient};
+use zkmed_verifier::{KeySet, RootPolicy};
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// FHIR bundle of the demo patient.
+    /// FHIR bundle of the first demo patient.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo/jonathan-hermiston.json"))]
     bundle: PathBuf,
-    /// Working directory for the identity, opening and attestations.
+    /// FHIR bundle of the second patient (default: a variant of the first bundle without
+    /// its Procedure resources, so the two patients' answers differ).
+    #[arg(long)]
+    second_bundle: Option<PathBuf>,
+    /// Working directory: patients' private files, attestations, the embedded chain.
     #[arg(long, default_value = ".zkmed/demo")]
     workdir: PathBuf,
+}
+
+/// The two verifiers: name, scope, question.
+const VERIFIERS: [(&str, &str, &str); 2] = [
+    ("insurer", "text:zkmed-demo-insurer", "has-organ-transplant"),
+    (
+        "employer",
+        "text:zkmed-demo-employer",
+        "no-chronic-conditions",
+    ),
+];
+
+struct Patient {
+    name: String,
+    id: IdentitySecret,
+    opening: Opening,
+    record_commitment: Fr,
+    token: U256,
+    rho: Fr,
+    dir: PathBuf,
+}
+
+impl Drop for Patient {
+    fn drop(&mut self) {
+        zkmed_core::poseidon::zeroize_fr(&mut self.rho);
+    }
 }
 
 pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
@@ -59,74 +99,195 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         keys.get(c)?; // hash-checked load + R1CS matrices, timed separately from proving
     }
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
-    // The demo's identity and opening are secrets: the work directory is private (0700).
-    zkmed_server::files::create_private_dir(&a.workdir)
-        .with_context(|| format!("creating {}", a.workdir.display()))?;
+
+    // ---------------------------------------------------------------- patients
     let bytes = std::fs::read(&a.bundle)
         .with_context(|| format!("reading demo bundle {}", a.bundle.display()))?;
-    let imported =
-        import_bundle(&bytes).with_context(|| format!("bundle {}", a.bundle.display()))?;
-    let name = a
-        .bundle
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let id = IdentitySecret::random(&mut OsRng);
-    let opening = Opening::create(imported, id.commitment(), &mut OsRng)?;
-    let commitment = opening.commitment()?;
-    opening.save(a.workdir.join("opening.json"))?;
-    // On chain (the embedded chain in the work directory; it persists across runs): the
-    // hospital, accredited by governance, mints the patient's soul-bound identity token and
-    // anchors the record commitment. The verifier (an insurer) checks proofs against it.
-    let chain_start = Instant::now();
-    let (registry, token, anchor_gas) =
-        demo_chain(&a.workdir.join("chain"), &id.commitment(), &commitment)?;
-    let chain_ms = chain_start.elapsed().as_secs_f64() * 1e3;
-    let vkeys = KeySet::load_manifest_dir(dir)?;
-    let challenge = parse_field_arg("challenge", &format!("text:demo-{}", random_tag()))?;
-    let scope = parse_field_arg("scope", "text:demo-insurer")?;
-    let mut rows = Vec::new();
-    for pred in ["has-organ-transplant", "no-chronic-conditions"] {
-        let query = load_query(&QueryArgs::predicate(pred))?;
-        let (p, took) = prove_one(&keys, &opening, &id, &query, challenge, scope, json)?;
-        let path = a.workdir.join(format!("{pred}.attestation.json"));
-        std::fs::write(&path, p.attestation.to_json())?;
-        let t = Instant::now();
-        zkmed_verifier::verify(&vkeys, &p.attestation, &query, &challenge, &registry)
-            .with_context(|| format!("verifying {pred}"))?;
-        let verify_ms = t.elapsed().as_secs_f64() * 1e3;
-        rows.push(json!({
-            "predicate": pred, "answer": p.attestation.public.answer, "circuit": p.attestation.circuit,
-            "records_of_kind": p.plan.records_of_kind, "prove_ms": took.as_millis(), "verify_ms": verify_ms,
-            "attestation": path, "attestation_bytes": p.attestation.to_bytes()?.len(),
-        }));
+    let name1 = stem(&a.bundle);
+    let (name2, bytes2) = match &a.second_bundle {
+        Some(p) => (
+            stem(p),
+            std::fs::read(p).with_context(|| format!("reading demo bundle {}", p.display()))?,
+        ),
+        None => (format!("{name1}-variant"), without_procedures(&bytes)?),
+    };
+    if name1 == name2 {
+        bail!(
+            "the two demo bundles have the same file name ({name1}): give another --second-bundle"
+        );
     }
-    let report = opening.import_report.clone();
+    let attestations = a.workdir.join("attestations");
+    let chain_dir = a.workdir.join("chain");
+    // The work directory holds secrets: private (0700). Start the demo's own outputs afresh.
+    zkmed_server::files::create_private_dir(&a.workdir)
+        .with_context(|| format!("creating {}", a.workdir.display()))?;
+    for d in [
+        chain_dir.clone(),
+        attestations.clone(),
+        a.workdir.join(&name1),
+        a.workdir.join(&name2),
+    ] {
+        if d.exists() {
+            std::fs::remove_dir_all(&d).with_context(|| format!("removing {}", d.display()))?;
+        }
+    }
+    zkmed_server::files::create_private_dir(&attestations)?;
+    let mut patients = Vec::new();
+    for (name, bundle, label) in [(&name1, &bytes, &a.bundle), (&name2, &bytes2, &a.bundle)] {
+        let imported = import_bundle(bundle)
+            .with_context(|| format!("bundle {} ({name})", label.display()))?;
+        let id = IdentitySecret::random(&mut OsRng);
+        let opening = Opening::create(imported, id.commitment(), &mut OsRng)?;
+        let record_commitment = opening.commitment()?;
+        let pdir = a.workdir.join(name);
+        zkmed_server::files::create_private_dir(&pdir)?;
+        id.save(&pdir.join("identity.json"))?;
+        opening.save(pdir.join("opening.json"))?;
+        patients.push(Patient {
+            name: name.clone(),
+            id,
+            opening,
+            record_commitment,
+            token: U256::ZERO,
+            rho: zkmed_records::opening::random_salt(&mut OsRng),
+            dir: pdir,
+        });
+    }
+
+    // ---------------------------------------------------------------- chain
+    // Governance deploys and accredits the hospital; the hospital mints both identity
+    // tokens, then anchors both genesis states in ONE batch: its note tree's new root, and
+    // each identity's genesis nullifier inserted into the spent set (published in calldata).
+    let chain_start = Instant::now();
+    let gov = EmbeddedBackend::open(&chain_dir, Address::repeat_byte(0x01))?;
+    let hospital = gov.as_account(Address::repeat_byte(0x02));
+    let reader = gov.as_account(Address::repeat_byte(0x03));
+    let mut g = Registry::deploy(gov)?;
+    g.accredit(hospital.account, "zkmed demo hospital")?;
+    g.deployment
+        .save(&super::deployment_file(None, &chain_dir))?;
+    let deployment = g.deployment;
+    let mut h = Registry::attach(hospital, deployment);
+    for (i, p) in patients.iter_mut().enumerate() {
+        // Each patient's wallet: any fresh address.
+        let patient = Address::repeat_byte(0x10 + i as u8);
+        p.token = h.mint(patient, &p.id.commitment(), &[], 0)?;
+    }
+    // One batch: the notes (shuffled), the genesis nullifiers; each patient's proof of
+    // anchoring against the chain's roots after it (identity path from the chain's events,
+    // note path from the issuer, issuers path, spent-set non-membership).
+    let genesis: Vec<GenesisPatient> = patients
+        .iter()
+        .map(|p| GenesisPatient {
+            token: p.token,
+            identity_commitment: p.id.commitment(),
+            record_commitment: p.record_commitment,
+            rho: p.rho,
+        })
+        .collect();
+    let batch = anchor_genesis(&mut h, &genesis, &mut OsRng)?;
+    drop(genesis); // holds copies of the rhos
+    let batch_gas = batch.gas;
+    let gas_per_update = batch_gas as f64 / patients.len() as f64;
+    let (identity_root, state_root) = (batch.states[0].identity_root, batch.states[0].state_root);
+    for (p, state) in patients.iter().zip(&batch.states) {
+        let body = zeroize::Zeroizing::new(serde_json::to_vec_pretty(state)?);
+        zkmed_server::files::write_private_atomic(&p.dir.join("state.json"), &body)?;
+    }
+    drop(batch);
+    let chain_ms = chain_start.elapsed().as_secs_f64() * 1e3;
+
+    // ---------------------------------------------------------------- attestations
+    let vkeys = KeySet::load_manifest_dir(dir)?;
+    let roots = zkmed_chain::ChainRoots::new(Registry::attach(reader, deployment))
+        .named(format!("the embedded chain in {}", chain_dir.display()));
+    let mut verifiers = Vec::new();
+    let mut rows = Vec::new();
+    for (verifier, scope_s, pred) in VERIFIERS {
+        let request_s = format!("text:{verifier}-{}", random_tag());
+        let request = parse_field_arg("request", &request_s)?;
+        let scope = parse_field_arg("scope", scope_s)?;
+        let challenge = zkmed_state::note::challenge(scope, request);
+        let query = load_query(&QueryArgs::predicate(pred))?;
+        verifiers.push(json!({"verifier": verifier, "scope": scope_s, "request": request_s, "predicate": pred}));
+        for p in &patients {
+            let state = super::prove::load_state(&p.dir.join("state.json"))?;
+            let (pr, took) = prove_one(
+                &keys, &p.opening, &p.id, &state, &query, request, scope, json,
+            )?;
+            let path = attestations.join(format!("{}.{verifier}.{pred}.json", p.name));
+            std::fs::write(&path, pr.attestation.to_json())
+                .with_context(|| format!("writing {}", path.display()))?;
+            let t = Instant::now();
+            zkmed_verifier::verify(
+                &vkeys,
+                &pr.attestation,
+                &query,
+                &challenge,
+                &RootPolicy::new(&roots),
+            )
+            .with_context(|| format!("verifying {}", path.display()))?;
+            let verify_ms = t.elapsed().as_secs_f64() * 1e3;
+            rows.push(json!({
+                "patient": p.name, "verifier": verifier, "predicate": pred,
+                "answer": pr.attestation.public.answer, "circuit": pr.attestation.circuit,
+                "records_of_kind": pr.plan.records_of_kind, "prove_ms": took.as_millis(),
+                "verify_ms": verify_ms, "attestation": path,
+                "attestation_bytes": pr.attestation.to_bytes()?.len(),
+            }));
+        }
+    }
+    std::fs::write(
+        attestations.join("verifiers.json"),
+        serde_json::to_vec_pretty(&verifiers)?,
+    )?;
+    let tokens: Vec<String> = patients.iter().map(|p| p.token.to_string()).collect();
+    let names: Vec<&str> = patients.iter().map(|p| p.name.as_str()).collect();
     out_line(
         json,
-        json!({"patient": name, "key_load_ms": load_ms, "record_commitment": fr_to_dec(&commitment), "identity_token": token.to_string(), "anchor_gas": anchor_gas, "chain_ms": chain_ms, "results": rows, "insecure_setup": true}),
+        json!({"patients": names, "key_load_ms": load_ms, "identity_tokens": tokens,
+               "batch": {"updates": patients.len(), "gas": batch_gas, "gas_per_update": gas_per_update},
+               "roots": {"identity": fr_to_dec(&identity_root), "state": fr_to_dec(&state_root)},
+               "chain_ms": chain_ms, "chain_dir": chain_dir, "workdir": a.workdir,
+               "verifiers": verifiers, "results": rows, "insecure_setup": true}),
         || {
             let mut s = String::from("zkmed demo\n");
-            s += &format!("patient        {name} (synthetic, Synthea)\n");
+            for p in &patients {
+                let r = &p.opening.import_report;
+                s += &format!(
+                    "patient        {} (synthetic, Synthea): {} records committed, identity token #{}\n",
+                    p.name,
+                    r.records.values().sum::<usize>(),
+                    p.token
+                );
+            }
             s += &format!(
-                "records        {} committed ({} non-clinical resources skipped)\n",
-                report.records.values().sum::<usize>(),
-                report.skipped_types.values().sum::<usize>()
+                "chain          2 identity tokens minted; 1 issuer batch anchored 2 genesis states: {batch_gas} gas, {gas_per_update:.0} gas per patient update (embedded chain, {chain_ms:.0} ms)\n"
             );
-            s += &format!("commitment     {}\n", fr_to_dec(&commitment));
             s += &format!(
-                "chain          identity token #{token} minted, commitment anchored ({anchor_gas} gas) on the embedded chain in {chain_ms:.0} ms\n"
+                "roots          identity {}\n               state    {}\n",
+                fr_to_dec(&identity_root),
+                fr_to_dec(&state_root)
             );
             s += &format!(
                 "keys           loaded, hash-checked, R1CS matrices derived in {load_ms:.0} ms\n\n"
             );
             s += &format!(
-                "{:<24} {:<7} {:<11} {:>9} {:>10}  {}\n",
-                "predicate", "answer", "circuit", "prove ms", "verify ms", "verified"
+                "{:<28} {:<9} {:<23} {:<7} {:<11} {:>9} {:>10}  {}\n",
+                "patient",
+                "verifier",
+                "predicate",
+                "answer",
+                "circuit",
+                "prove ms",
+                "verify ms",
+                "verified"
             );
             for r in &rows {
                 s += &format!(
-                    "{:<24} {:<7} {:<11} {:>9} {:>10.2}  yes\n",
+                    "{:<28} {:<9} {:<23} {:<7} {:<11} {:>9} {:>10.2}  yes\n",
+                    r["patient"].as_str().unwrap_or(""),
+                    r["verifier"].as_str().unwrap_or(""),
                     r["predicate"].as_str().unwrap_or(""),
                     yes_no(r["answer"].as_bool().unwrap_or(false)),
                     r["circuit"].as_str().unwrap_or(""),
@@ -135,7 +296,10 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
                 );
             }
             s += &format!(
-                "\nattestations in {}; the verifier learned only the answers.\n{INSECURE}",
+                "\nattestations in {} (no identity or record commitment in any: check them);\n\
+                 each patient's private files (identity, opening, anchored state) in {}/<patient>/.\n\
+                 The verifiers learned the answers, the roots and one nullifier per scope.\n{INSECURE}",
+                attestations.display(),
                 a.workdir.display()
             );
             s
@@ -144,50 +308,27 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     Ok(())
 }
 
-/// The demo's chain: the embedded chain under `dir` (deployed and a demo hospital
-/// accredited on first use); mints a token for the identity and anchors the commitment.
-/// Returns the commitment source that verifies against it.
-fn demo_chain(
-    dir: &Path,
-    idc: &Fr,
-    commitment: &Fr,
-) -> Result<(
-    zkmed_chain::RegistryCommitments<zkmed_chain::backend::EmbeddedBackend>,
-    zkmed_chain::backend::U256,
-    u64,
-)> {
-    use zkmed_chain::backend::{Address, EmbeddedBackend, Registry};
-    let gov = EmbeddedBackend::open(dir, Address::repeat_byte(0x01))?;
-    let hospital = gov.as_account(Address::repeat_byte(0x02));
-    let reader = gov.as_account(Address::repeat_byte(0x03));
-    let deployment_file = deployment_file(None, dir);
-    let deployment = if deployment_file.exists() {
-        zkmed_chain::Deployment::load(&deployment_file)?
-    } else {
-        let mut g = Registry::deploy(gov)?;
-        g.accredit(hospital.account, "zkmed demo hospital")?;
-        g.deployment.save(&deployment_file)?;
-        g.deployment
-    };
-    let mut h = Registry::attach(hospital, deployment);
-    // The patient's address: any fresh one (the demo's identity is new on every run).
-    let digest = poseidon::poseidon(&[*idc])?;
-    let bytes = zkmed_core::field::fr_to_be_bytes(&digest);
-    let patient = Address::from_slice(&bytes[12..]);
-    let token = h.mint(patient, idc, &[], 0)?;
-    let gas = h.anchor(token, commitment, false)?;
-    Ok((
-        zkmed_chain::RegistryCommitments::new(
-            Registry::attach(reader, deployment),
-            zkmed_chain::Freshness::Current,
-            std::time::Duration::ZERO,
-        ),
-        token,
-        gas,
-    ))
+/// A bundle's file stem (the patient's name in the demo's file names).
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "patient".into())
 }
 
-/// A fresh random tag for the demo's challenge.
+/// The bundle without its Procedure resources: a second synthetic patient from the one
+/// fixture (same history, no procedures on record).
+fn without_procedures(bundle: &[u8]) -> Result<Vec<u8>> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(bundle).context("the demo bundle is not JSON")?;
+    let entries = v
+        .get_mut("entry")
+        .and_then(|e| e.as_array_mut())
+        .ok_or_else(|| anyhow!("the demo bundle has no `entry` array"))?;
+    entries.retain(|e| e["resource"]["resourceType"] != "Procedure");
+    Ok(serde_json::to_vec(&v)?)
+}
+
+/// A fresh random tag for a verifier's request.
 fn random_tag() -> String {
     use rand::RngCore;
     let mut b = [0u8; 16];

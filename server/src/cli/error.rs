@@ -19,7 +19,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("indeterminate", "the records do not decide the answer (e.g. a censored value): no answer rather than a guess"),
     ("prove_failed", "proving failed for another reason"),
     ("verification_failed", "the attestation was checked and rejected (the message names the check)"),
-    ("no_commitment_source", "`zkmed verify` has nothing to check the record commitment against: give --commitment or a chain"),
+    ("no_root_source", "`zkmed verify` has nothing to check the attestation's roots against: give a chain (--rpc-url, or --chain-dir with a deployment)"),
     ("not_deployed", "no deployment file in the chain directory (run `zkmed chain deploy`)"),
     ("chain_unavailable", "the chain node did not answer within its timeouts and retries"),
     ("chain_rejected", "the chain refused: a contract call reverted (the message has the reason)"),
@@ -64,10 +64,10 @@ pub fn code_of(e: &anyhow::Error) -> &'static str {
 
 fn classify(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
     use zkmed_chain::ChainError;
-    use zkmed_verifier::{SourceError, VerifyError};
+    use zkmed_verifier::{RootError, VerifyError};
     if let Some(v) = e.downcast_ref::<VerifyError>() {
         return Some(match v {
-            VerifyError::Commitment(SourceError::Unavailable(_)) => "chain_unavailable",
+            VerifyError::Root(RootError::Unavailable(_)) => "chain_unavailable",
             VerifyError::Core(_) => "invalid_input",
             VerifyError::InvalidKey { .. } | VerifyError::DuplicateKey(_) => "keys",
             _ => "verification_failed",
@@ -82,7 +82,9 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
             P::CapacityExceeded { .. } => "capacity_exceeded",
             P::Indeterminate { .. } => "indeterminate",
             P::MissingKey(_) | P::BadKey { .. } => "keys",
-            P::Records(_) | P::IdentityMismatch | P::Identity { .. } => "invalid_input",
+            P::Records(_) | P::IdentityMismatch | P::Identity { .. } | P::State(_) => {
+                "invalid_input"
+            }
             P::Io { source, .. } => io_code(source),
             _ => "prove_failed",
         });

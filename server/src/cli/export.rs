@@ -12,7 +12,7 @@ use zkmed_verifier::KeySet;
 pub enum ExportCmd {
     /// Write a Groth16 verifier contract (Solidity) for a circuit's verifying key.
     Solidity {
-        #[arg(long, default_value = "exists-v2")]
+        #[arg(long, default_value = "exists-v3")]
         circuit: String,
         /// Contract name (default: from the circuit id, e.g. ExistsV2Verifier).
         #[arg(long)]
@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, cmd: ExportCmd) -> Result<()> {
     }
 }
 
-/// `ExistsV2Verifier` for `exists-v2`.
+/// `ExistsV2Verifier` for `exists-v3`.
 fn contract_name(circuit: &str) -> String {
     circuit
         .split('-')

@@ -1,5 +1,6 @@
 //! The `zkmed` commands, one module each, and the few helpers they share.
 
+pub mod bench;
 pub mod chain;
 pub mod commit;
 pub mod demo;

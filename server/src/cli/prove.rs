@@ -1,16 +1,18 @@
-//! `zkmed prove`: prove a question about committed records; writes the attestation.
+//! `zkmed prove`: prove a question about the patient's anchored records; writes the
+//! attestation.
 
 use super::{load_query, out_line, parse_field_arg, spinner, yes_no, Ctx, QueryArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use rand::rngs::OsRng;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use zkmed_core::field::Fr;
+use zkmed_core::field::{fr_to_dec, Fr};
 use zkmed_core::query::Query;
 use zkmed_prover::{IdentitySecret, KeyStore, ProveRequest};
 use zkmed_records::Opening;
+use zkmed_state::AnchoredState;
 
 #[derive(Args)]
 pub struct ProveArgs {
@@ -18,12 +20,18 @@ pub struct ProveArgs {
     opening: PathBuf,
     #[arg(long, default_value = "identity.json")]
     identity: PathBuf,
+    /// The patient's anchored-state file (proof of anchoring: the note's blinding and the
+    /// identity, note, issuers and spent-set paths), from its issuer.
+    #[arg(long, default_value = "state.json")]
+    state: PathBuf,
     #[command(flatten)]
     query: QueryArgs,
-    /// The verifier's challenge: a field element, or `text:...` hashed into the field.
+    /// The verifier's request value: a field element, or `text:...` hashed into the field.
+    /// The attestation's public challenge is H(scope, request).
     #[arg(long)]
-    challenge: String,
-    /// The verifier's scope for the nullifier: a field element or `text:...`.
+    request: String,
+    /// The verifier's scope: a field element or `text:...`. The nullifier is H(nk, scope):
+    /// the same for every attestation in one scope, unlinkable across scopes.
     #[arg(long, default_value = "text:default")]
     scope: String,
     #[arg(long, default_value = "attestation.json")]
@@ -38,10 +46,11 @@ pub fn run(ctx: &Ctx, a: ProveArgs) -> Result<()> {
     let keys = KeyStore::open(dir).map_err(|e| super::error::keys_error(dir, e))?;
     let opening = Opening::load(&a.opening)?;
     let id = IdentitySecret::load(&a.identity)?;
+    let state = load_state(&a.state)?;
     let query = load_query(&a.query)?;
-    let challenge = parse_field_arg("challenge", &a.challenge)?;
+    let request = parse_field_arg("request", &a.request)?;
     let scope = parse_field_arg("scope", &a.scope)?;
-    let (p, took) = prove_one(&keys, &opening, &id, &query, challenge, scope, json)?;
+    let (p, took) = prove_one(&keys, &opening, &id, &state, &query, request, scope, json)?;
     std::fs::write(&a.out, p.attestation.to_json())
         .with_context(|| format!("writing {}", a.out.display()))?;
     if a.binary {
@@ -49,13 +58,17 @@ pub fn run(ctx: &Ctx, a: ProveArgs) -> Result<()> {
         std::fs::write(&bin, p.attestation.to_bytes()?)
             .with_context(|| format!("writing {}", bin.display()))?;
     }
+    let pb = &p.attestation.public;
     out_line(
         json,
-        json!({"answer": p.attestation.public.answer, "circuit": p.attestation.circuit, "prove_ms": took.as_millis(), "attestation": a.out}),
+        json!({"answer": pb.answer, "circuit": p.attestation.circuit, "prove_ms": took.as_millis(),
+               "attestation": a.out, "challenge": fr_to_dec(&pb.challenge),
+               "nullifier": fr_to_dec(&pb.nullifier), "identity_root": fr_to_dec(&pb.identity_root),
+               "state_root": fr_to_dec(&pb.state_root)}),
         || {
             format!(
                 "answer: {}\ncircuit: {} ({:.0} ms)\nattestation written to {}",
-                yes_no(p.attestation.public.answer),
+                yes_no(pb.answer),
                 p.attestation.circuit,
                 took.as_secs_f64() * 1e3,
                 a.out.display()
@@ -65,14 +78,41 @@ pub fn run(ctx: &Ctx, a: ProveArgs) -> Result<()> {
     Ok(())
 }
 
+/// Reads an anchored-state file (the patient's proof of anchoring; secret).
+pub fn load_state(path: &Path) -> Result<AnchoredState> {
+    let bytes = zeroize::Zeroizing::new(
+        std::fs::read(path)
+            .with_context(|| format!("reading anchored state {}", path.display()))?,
+    );
+    serde_json::from_slice(&bytes).map_err(|e| {
+        super::error::coded(
+            "invalid_input",
+            format!(
+                "anchored state {}: not an anchored-state file (line {}, column {}: {})",
+                path.display(),
+                e.line(),
+                e.column(),
+                match e.classify() {
+                    serde_json::error::Category::Data => "wrong fields or values",
+                    serde_json::error::Category::Syntax => "not JSON",
+                    serde_json::error::Category::Eof => "truncated",
+                    serde_json::error::Category::Io => "unreadable",
+                }
+            ),
+        )
+    })
+}
+
 /// Plans and proves one question, with a spinner (hidden when `quiet`); returns the proof
 /// and the time it took.
+#[allow(clippy::too_many_arguments)]
 pub fn prove_one(
     keys: &KeyStore,
     opening: &Opening,
     id: &IdentitySecret,
+    state: &AnchoredState,
     query: &Query,
-    challenge: Fr,
+    request: Fr,
     scope: Fr,
     quiet: bool,
 ) -> Result<(zkmed_prover::Proven, Duration)> {
@@ -89,12 +129,13 @@ pub fn prove_one(
         &ProveRequest {
             opening,
             identity: id,
+            state,
             query,
-            challenge,
+            request,
             scope,
         },
         &mut OsRng,
-    )?;
+    );
     bar.finish_and_clear();
-    Ok((p, t.elapsed()))
+    Ok((p?, t.elapsed()))
 }

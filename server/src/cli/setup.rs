@@ -10,7 +10,7 @@ use zkmed_prover::SetupEvent;
 
 #[derive(Args)]
 pub struct SetupArgs {
-    /// Circuits to set up (default: exists-v2, scan64-v2, scan512-v2).
+    /// Circuits to set up (default: exists-v3, scan64-v3, scan512-v3).
     #[arg(long, value_delimiter = ',')]
     circuits: Vec<String>,
     /// Deterministic setup from a seed: reproducible and therefore forgeable. Tests only.

@@ -26,10 +26,14 @@ pub struct AttestationResponse {
     /// The proven answer (also `attestation.public.answer`).
     pub answer: bool,
     pub circuit: String,
-    /// The record commitment the proof is about (what must be anchored for the identity).
-    pub record_commitment: String,
-    /// The nullifier for the request's scope.
+    /// The public challenge `H(scope, request)` the verifier expects.
+    pub challenge: String,
+    /// The scoped nullifier `H(nk, scope)` (the same for every attestation of this identity
+    /// in this scope; different across scopes).
     pub nullifier: String,
+    /// The identity root and the global state root the proof is against.
+    pub identity_root: String,
+    pub state_root: String,
     /// Milliseconds spent proving (queueing excluded).
     pub prove_ms: u64,
 }
@@ -57,9 +61,10 @@ pub enum AttestationError {
 /// or a bug (500).
 pub(crate) fn prove_status(e: &ProveError) -> (StatusCode, &'static str) {
     match e {
-        ProveError::Core(_) | ProveError::Records(_) | ProveError::IdentityMismatch => {
-            (StatusCode::BAD_REQUEST, "bad_request")
-        }
+        ProveError::Core(_)
+        | ProveError::Records(_)
+        | ProveError::IdentityMismatch
+        | ProveError::State(_) => (StatusCode::BAD_REQUEST, "bad_request"),
         ProveError::CapacityExceeded { .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, "capacity_exceeded")
         }
@@ -112,13 +117,14 @@ pub(crate) fn prove_input(
         &ProveRequest {
             opening: &input.opening,
             identity: &input.identity,
+            state: &input.state,
             query: &input.query,
-            challenge: input.challenge,
+            request: input.request,
             scope: input.scope,
         },
         &mut OsRng,
     );
-    drop(input); // zeroizes the opening and the identity secret
+    drop(input); // zeroizes the opening, the identity secret and the state's rho
     let elapsed = t.elapsed();
     match result {
         Ok(p) => {
@@ -134,8 +140,10 @@ pub(crate) fn prove_input(
                 attestation,
                 answer: p.attestation.public.answer,
                 circuit,
-                record_commitment: fr_to_dec(&p.attestation.public.record_commitment),
+                challenge: fr_to_dec(&p.attestation.public.challenge),
                 nullifier: fr_to_dec(&p.attestation.public.nullifier),
+                identity_root: fr_to_dec(&p.attestation.public.identity_root),
+                state_root: fr_to_dec(&p.attestation.public.state_root),
                 prove_ms: elapsed.as_millis() as u64,
             })
         }
@@ -171,12 +179,12 @@ pub(crate) async fn admit_and_parse(
     Ok((caller, slot, input))
 }
 
-/// Prove a fact about the patient's committed records, now.
+/// Prove a fact about the patient's anchored records, now.
 #[utoipa::path(
     post,
     path = "/v1/attestations",
     tag = "prove",
-    request_body(content = ProveBody, description = "records (opening, or bundle + salt seed), identity secret, question, challenge, scope"),
+    request_body(content = ProveBody, description = "records (opening, or bundle + salt seed), identity (secret, nullifier key), anchored state, question, request, scope"),
     responses(
         (status = 200, description = "The attestation", body = AttestationResponse),
         (status = 400, description = "Malformed request (the message names the field)", body = ErrorBody),

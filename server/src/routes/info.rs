@@ -13,7 +13,7 @@ use zkmed_core::predicates;
 /// One circuit this server can prove.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CircuitInfo {
-    /// e.g. `exists-v2`.
+    /// e.g. `exists-v3`.
     pub id: String,
     pub version: u32,
     pub constraints: usize,
@@ -103,7 +103,7 @@ pub struct VkJson {
 
 /// A circuit's verifying key, byte-for-byte the file whose SHA-256 the manifest pins.
 #[utoipa::path(get, path = "/v1/keys/{circuit}/vk", tag = "keys",
-    params(("circuit" = String, Path, description = "Circuit id, e.g. exists-v2"), VkQuery),
+    params(("circuit" = String, Path, description = "Circuit id, e.g. exists-v3"), VkQuery),
     responses(
         (status = 200, description = "The verifying key (binary, or JSON with ?format=json)", body = VkJson),
         (status = 400, description = "Unknown format", body = ErrorBody),

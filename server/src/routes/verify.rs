@@ -3,17 +3,17 @@
 use super::{auth_response, error_json, input_response, ErrorBody};
 use crate::auth::AuthError;
 use crate::config::Scope;
-use crate::input::{read_body, InputError, VerifyBody, VerifyInput};
+use crate::input::{read_body, InputError, Roots, VerifyBody, VerifyInput};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use zkmed_core::field::fr_to_dec;
-use zkmed_verifier::{CallerCommitment, SourceError, VerifyError};
+use zkmed_verifier::{RootError, RootPolicy, VerifyError, Window};
 
 /// Why a proof-only check is never `verified`.
-const NOT_BOUND: &str = "not verified: the proof is valid for its own public inputs, but it was not checked against a question, a challenge or a record commitment (send `predicate`/`query`, `challenge` and `record_commitment`, or configure [chain])";
+const NOT_BOUND: &str = "not verified: the proof is valid for its own public inputs, but it was not checked against a question, a challenge or anchored roots (send `predicate`/`query`, `request` and `scope`, and `trusted_roots` or configure [chain])";
 
 /// Errors of `POST /v1/verify`. A well-formed attestation that fails a check is not an
 /// error: it is answered `200` with `valid: false` and the reason.
@@ -24,7 +24,7 @@ pub enum VerifyRouteError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// The chain could not be read: the attestation was not checked (not "invalid").
-    #[error("the record commitment could not be checked on chain: {0}")]
+    #[error("the roots could not be checked on chain: {0}")]
     ChainUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
@@ -58,32 +58,36 @@ impl ResponseError for VerifyRouteError {
 pub struct VerifyResponse {
     /// Same as `verified` (kept for older clients).
     pub valid: bool,
-    /// Every check ran and passed: key, question, challenge, record commitment (against the
-    /// caller's commitment or the chain) and the proof. Never `true` for a proof-only check.
+    /// Every check ran and passed: key, question, challenge, roots (against the caller's
+    /// roots or the chain, within the window) and the proof. Never `true` for a proof-only
+    /// check.
     pub verified: bool,
-    /// `bound`: question, challenge and record commitment were checked (what a relying
-    /// party needs). `proof_only`: only that the proof is valid for its own public inputs
-    /// — never `verified`; see `report.checks.proof`.
+    /// `bound`: question, challenge and roots were checked (what a relying party needs).
+    /// `proof_only`: only that the proof is valid for its own public inputs — never
+    /// `verified`; see `report.checks.proof`.
     pub checks: String,
-    /// Where the record commitment came from: `caller` (the request's `record_commitment`)
-    /// or `chain` (the registries, under the server's freshness rule). Absent for
-    /// `proof_only`.
+    /// Where the roots were checked: `caller` (the request's `trusted_roots`) or `chain`.
+    /// Absent for `proof_only`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub commitment_source: Option<String>,
+    pub root_source: Option<String>,
+    /// The window the roots were checked with, in seconds (0 = current roots only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<u64>,
     /// The proven answer; present only when `verified`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<bool>,
     pub circuit: String,
+    /// The scoped nullifier (for one-time claims in the verifier's scope).
     pub nullifier: String,
-    pub identity_commitment: String,
-    pub record_commitment: String,
+    pub identity_root: String,
+    pub state_root: String,
     /// When not verified: which check failed and why (or that none bound the proof).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Which checks ran and how each went: `{verified, checks: {key, question, challenge,
-    /// commitment, proof}` (each `passed`, `failed` or `not_run`), `commitment_source`
-    /// (`{origin: caller|chain, chain?, token?, root?}`), `freshness` (`{rule:
-    /// current_only|within|callers_choice, window_s?, text}`), `failure}`.
+    /// roots, proof}` (each `passed`, `failed` or `not_run`), `root_source`, `window_s`,
+    /// `roots: {identity, state}: {root, status: current|superseded, superseded_s_ago?}`,
+    /// `failure}`.
     #[schema(value_type = Object)]
     pub report: serde_json::Value,
 }
@@ -93,7 +97,7 @@ pub struct VerifyResponse {
     post,
     path = "/v1/verify",
     tag = "verify",
-    request_body(content = VerifyBody, description = "attestation; plus question, challenge and record commitment for a bound check"),
+    request_body(content = VerifyBody, description = "attestation; plus question, request and scope (and trusted roots, or the server's chain with a window) for a bound check"),
     responses(
         (status = 200, description = "Verdict (verified or not, with the reason and the report of the checks)", body = VerifyResponse),
         (status = 400, description = "Malformed request or attestation", body = ErrorBody),
@@ -125,28 +129,44 @@ pub async fn verify(
         let att = &input.attestation;
         let bound = input.binding.is_some();
         let (result, report) = match &input.binding {
-            Some((query, challenge, Some(commitment))) => zkmed_verifier::verify_with_report(
-                &st.vkeys,
-                att,
-                query,
-                challenge,
-                &CallerCommitment(*commitment),
-            ),
-            Some((query, challenge, None)) => {
-                let Some(chain) = &st.chain else {
-                    return Err(InputError::Field {
-                        field: "record_commitment",
-                        reason: "required: this server reads no chain ([chain] is not configured)"
-                            .into(),
-                    }
-                    .into());
-                };
-                zkmed_verifier::verify_with_report(&st.vkeys, att, query, challenge, &**chain)
-            }
+            Some(b) => match &b.roots {
+                Roots::Caller(roots) => zkmed_verifier::verify_with_report(
+                    &st.vkeys,
+                    att,
+                    &b.query,
+                    &b.challenge,
+                    &RootPolicy::new(roots),
+                ),
+                Roots::Chain(window) => {
+                    let Some(chain) = &st.chain else {
+                        return Err(InputError::Field {
+                            field: "trusted_roots",
+                            reason:
+                                "required: this server reads no chain ([chain] is not configured)"
+                                    .into(),
+                        }
+                        .into());
+                    };
+                    let configured = st
+                        .settings
+                        .chain
+                        .as_ref()
+                        .map(|c| Window::from_seconds(c.window_s))
+                        .unwrap_or_default();
+                    let policy = RootPolicy::with_window(&**chain, window.unwrap_or(configured));
+                    zkmed_verifier::verify_with_report(
+                        &st.vkeys,
+                        att,
+                        &b.query,
+                        &b.challenge,
+                        &policy,
+                    )
+                }
+            },
             None => zkmed_verifier::verify_proof_only_with_report(&st.vkeys, att),
         };
-        if let Err(VerifyError::Commitment(SourceError::Unavailable(m))) = &result {
-            return Err(VerifyRouteError::ChainUnavailable(m.clone()));
+        if let Err(VerifyError::Root(RootError::Unavailable(m))) = &result {
+            return Err(VerifyRouteError::ChainUnavailable(m.to_string()));
         }
         if let Err(VerifyError::MalformedProof(m)) = &result {
             return Err(InputError::Field {
@@ -161,23 +181,24 @@ pub async fn verify(
             Ok(()) if !verified => Some(NOT_BOUND.to_string()),
             Ok(()) => None,
         };
+        let root_source = input.binding.as_ref().map(|b| {
+            match b.roots {
+                Roots::Caller(_) => "caller",
+                Roots::Chain(_) => "chain",
+            }
+            .to_string()
+        });
         Ok(VerifyResponse {
             valid: verified,
             verified,
             checks: if bound { "bound" } else { "proof_only" }.into(),
-            commitment_source: report.source.as_ref().map(|s| {
-                match s.origin {
-                    zkmed_verifier::Origin::Caller => "caller",
-                    zkmed_verifier::Origin::Chain { .. } => "chain",
-                    zkmed_verifier::Origin::Store(_) => "store",
-                }
-                .to_string()
-            }),
+            root_source,
+            window_s: report.source.as_ref().map(|s| s.window.seconds()),
             answer: verified.then_some(att.public.answer),
             circuit: att.circuit.clone(),
             nullifier: fr_to_dec(&att.public.nullifier),
-            identity_commitment: fr_to_dec(&att.public.identity_commitment),
-            record_commitment: fr_to_dec(&att.public.record_commitment),
+            identity_root: fr_to_dec(&att.public.identity_root),
+            state_root: fr_to_dec(&att.public.state_root),
             reason,
             report: report.to_json(),
         })

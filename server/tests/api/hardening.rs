@@ -25,7 +25,7 @@ async fn wrong_method_is_405_with_allow() {
         ),
         ("GET", "/v1/verify", "POST"),
         ("POST", "/v1/circuits", "GET"),
-        ("POST", "/v1/keys/exists-v2/vk", "GET"),
+        ("POST", "/v1/keys/exists-v3/vk", "GET"),
         ("POST", "/v1/predicates", "GET"),
         ("POST", "/v1/openapi.json", "GET"),
         ("POST", "/healthz", "GET"),
@@ -258,8 +258,9 @@ fn deployment_file(dir: &Path, verifier: &str) -> std::path::PathBuf {
         serde_json::json!({
             "issuers": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
             "identity": "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
-            "records": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
             "verifier": verifier,
+            "state": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
+            "poseidon": "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9",
         })
         .to_string(),
     )
@@ -322,7 +323,7 @@ async fn not_ready_while_the_chain_node_is_unreachable() {
     expect_error(
         app.post(
             "/v1/verify",
-            &serde_json::json!({"attestation": att, "predicate": "has-organ-transplant", "challenge": "text:dead"}),
+            &serde_json::json!({"attestation": att, "predicate": "has-organ-transplant", "request": "text:dead", "scope": SCOPE}),
             None,
         )
         .await,

@@ -11,6 +11,8 @@ use zkmed_prover::IdentitySecret;
 use zkmed_records::{import_bundle, Opening};
 use zkmed_server::config::{Scope, Settings, TokenSettings};
 use zkmed_server::Application;
+use zkmed_state::note::{genesis_nullifier, note_tag, state_note};
+use zkmed_state::{AnchoredState, LocalState};
 
 pub const PROVE_TOKEN: &str = "test-prove-token";
 pub const VERIFY_TOKEN: &str = "test-verify-token";
@@ -18,6 +20,10 @@ pub const BOTH_TOKEN: &str = "test-both-token";
 pub const SALT_SEED: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 /// The test patient's identity secret (a distinctive number, so a leak is easy to spot).
 pub const IDENTITY: &str = "987654321987654321987654321";
+/// The test patient's nullifier key (distinctive too).
+pub const NULLIFIER_KEY: &str = "123456789123456789123456789";
+/// The test patient's note blinding `rho` (distinctive too).
+pub const RHO: &str = "555555555666666666777777777";
 
 pub fn keys_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -29,7 +35,7 @@ pub fn keys_dir() -> PathBuf {
     .clone()
 }
 
-/// A key directory with exists-v2 only (a copy of its pinned files and manifest entry):
+/// A key directory with exists-v3 only (a copy of its pinned files and manifest entry):
 /// a server that cannot run scans.
 pub fn exists_only_keys() -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -37,7 +43,7 @@ pub fn exists_only_keys() -> PathBuf {
         let src = keys_dir();
         let dir = tempfile::tempdir().unwrap();
         let mut m = zkmed_core::manifest::Manifest::load(&src).unwrap();
-        m.circuits.retain(|c| c.id == "exists-v2");
+        m.circuits.retain(|c| c.id == "exists-v3");
         for f in [&m.circuits[0].pk.file, &m.circuits[0].vk.file] {
             std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
         }
@@ -58,7 +64,42 @@ pub fn bundle_json() -> &'static Value {
 }
 
 pub fn identity() -> IdentitySecret {
-    IdentitySecret::from_fr(zkmed_core::field::parse_fr(IDENTITY).unwrap())
+    IdentitySecret::from_parts(
+        zkmed_core::field::parse_fr(IDENTITY).unwrap(),
+        zkmed_core::field::parse_fr(NULLIFIER_KEY).unwrap(),
+    )
+}
+
+/// The chain and the issuer in memory: the test patient's identity minted and its genesis
+/// state (the opening's record commitment) anchored; the patient's anchored state against
+/// the current roots.
+pub fn anchored() -> &'static (LocalState, AnchoredState) {
+    static A: OnceLock<(LocalState, AnchoredState)> = OnceLock::new();
+    A.get_or_init(|| {
+        let mut local = LocalState::new();
+        let idc = identity().commitment();
+        let index = local.add_identity(idc).unwrap();
+        let slot = local.add_issuer().unwrap();
+        let rho = zkmed_core::field::parse_fr(RHO).unwrap();
+        let note = state_note(commitment(), note_tag(rho));
+        let notes = local
+            .anchor(slot, &[note], &[genesis_nullifier(idc)])
+            .unwrap();
+        let state = local.witness(index, slot, notes[0], rho).unwrap();
+        (local, state)
+    })
+}
+
+/// The test patient's anchored-state file, as JSON.
+pub fn state_json() -> Value {
+    serde_json::to_value(&anchored().1).unwrap()
+}
+
+/// The roots the test patient's state is anchored under, as a verifier that trusts them
+/// gives them (`trusted_roots`).
+pub fn trusted_roots() -> Value {
+    let s = &anchored().1;
+    json!({"identity": [dec(&s.identity_root)], "state": [dec(&s.state_root)]})
 }
 
 /// Jonathan Hermiston's opening with salts from [`SALT_SEED`] (so bundle + seed requests
@@ -79,15 +120,26 @@ pub fn commitment() -> Fr {
     opening().commitment().unwrap()
 }
 
-/// A proving request for a named predicate.
-pub fn prove_body(predicate: &str, challenge: &str) -> Value {
+/// The test verifier's scope.
+pub const SCOPE: &str = "text:test-insurer";
+
+/// A proving request for a named predicate, with the verifier's `request` value.
+pub fn prove_body(predicate: &str, request: &str) -> Value {
     json!({
         "opening": opening_json(),
         "identity_secret": IDENTITY,
+        "nullifier_key": NULLIFIER_KEY,
+        "state": state_json(),
         "predicate": predicate,
-        "challenge": challenge,
-        "scope": "text:test-insurer",
+        "request": request,
+        "scope": SCOPE,
     })
+}
+
+/// The public challenge `H(scope, request)` of `request` in [`SCOPE`].
+pub fn challenge_of(request: &str) -> Fr {
+    let f = |what: &str, s: &str| zkmed_server::input::parse_field(what, s).unwrap();
+    zkmed_state::note::challenge(f("scope", SCOPE), f("request", request))
 }
 
 pub struct Options {
@@ -146,7 +198,7 @@ pub fn settings(o: &Options, data_dir: &Path) -> Settings {
     s.prover.workers = o.workers;
     s.prover.queue = o.queue;
     s.prover.timeout_s = o.timeout_s;
-    s.prover.preload = Some(vec!["exists-v2".into()]);
+    s.prover.preload = Some(vec!["exists-v3".into()]);
     s.limits.prove_body_bytes = o.prove_limit;
     if o.tokens {
         let t = |name: &str, token: &str, scopes: Vec<Scope>| TokenSettings {

@@ -45,10 +45,11 @@ async fn job_runs_to_done_and_survives_restart() {
     let done = poll_done(&app, &location).await;
     assert_eq!(done["status"], "done", "{done}");
     assert_eq!(done["answer"], true);
-    assert_eq!(done["circuit"], "exists-v2");
+    assert_eq!(done["circuit"], "exists-v3");
     let att = Attestation::from_json(done["attestation"].to_string().as_bytes()).unwrap();
-    assert_eq!(att.public.record_commitment, commitment());
-    // The job file holds no secret: not the identity secret, not a salt, not a record.
+    assert_eq!(att.public.state_root, anchored().1.state_root);
+    // The job file holds no secret: not the identity secret, not the nullifier key, not
+    // the state's rho, not a salt, not a record; and nothing that names the patient.
     let file = std::fs::read_to_string(
         data.path()
             .join("jobs")
@@ -56,6 +57,10 @@ async fn job_runs_to_done_and_survives_restart() {
     )
     .unwrap();
     assert!(!file.contains(IDENTITY));
+    assert!(!file.contains(NULLIFIER_KEY));
+    assert!(!file.contains(RHO));
+    assert!(!file.contains(&dec(&commitment())));
+    assert!(!file.contains(&dec(&identity().commitment())));
     assert!(!file.contains("salt"));
     assert!(!file.contains("Hermiston"));
     // A failing job says why.
@@ -69,7 +74,7 @@ async fn job_runs_to_done_and_survives_restart() {
     let failed = poll_done(&app, &failed_loc).await;
     assert_eq!(failed["status"], "failed");
     assert!(
-        failed["error"].as_str().unwrap().contains("scan512-v2"),
+        failed["error"].as_str().unwrap().contains("scan512-v3"),
         "{failed}"
     );
     app.stop().await;

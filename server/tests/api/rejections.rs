@@ -129,17 +129,28 @@ async fn malformed_requests_are_400_with_the_problem_named() {
         "identity_secret",
     )
     .await;
-    expect_error(post(without("challenge")).await, 400, "challenge").await;
+    expect_error(post(without("nullifier_key")).await, 400, "nullifier_key").await;
+    expect_error(post(without("request")).await, 400, "request").await;
+    expect_error(post(with("request", json!("0xzz"))).await, 400, "`request`").await;
+    // The anchored state: missing, malformed (its secret never echoed), or not anchoring
+    // this patient's records (another rho): clear errors, never an unsatisfiable proof.
+    expect_error(post(without("state")).await, 400, "state").await;
+    let mut st = state_json();
+    st["rho"] = json!("31337313373133731337x");
+    let msg = expect_error(post(with("state", st)).await, 400, "`state`").await;
+    assert!(!msg.contains("31337"), "the state's rho was echoed: {msg}");
+    let mut st = state_json();
+    st["rho"] = json!("42");
     expect_error(
-        post(with("challenge", json!("0xzz"))).await,
+        post(with("state", st)).await,
         400,
-        "`challenge`",
+        "not under this global state root",
     )
     .await;
     // p itself is not a canonical field element.
     expect_error(
         post(with(
-            "challenge",
+            "request",
             json!("21888242871839275222246405745257275088548364400416034343698204186575808495617"),
         ))
         .await,
@@ -372,7 +383,7 @@ async fn deadline_and_missing_circuit_are_503() {
         .contains(r#"zkmed_rejected_total{reason="timeout"} 1"#));
     app.stop().await;
 
-    // A scan over the patient's 207 observations needs scan512-v2, whose keys this server
+    // A scan over the patient's 207 observations needs scan512-v3, whose keys this server
     // does not have: 503 naming the circuit, never a wrong answer.
     let app = spawn_app_with(Options {
         keys: Some(exists_only_keys()),
@@ -382,13 +393,15 @@ async fn deadline_and_missing_circuit_are_503() {
     let body = json!({
         "opening": opening_json(),
         "identity_secret": IDENTITY,
+        "nullifier_key": NULLIFIER_KEY,
+        "state": state_json(),
         "query": {"version": 1, "records": {"kind": "Observation", "quantifier": "none", "where": [{"code_in": ["loinc|0000-0"]}]}},
-        "challenge": "text:cap",
+        "request": "text:cap",
     });
     expect_error(
         app.post("/v1/attestations", &body, None).await,
         503,
-        "scan512-v2",
+        "scan512-v3",
     )
     .await;
     app.stop().await;

@@ -8,10 +8,10 @@ use zkmed_core::attestation::Attestation;
 use zkmed_core::field::Fr;
 use zkmed_core::predicates;
 use zkmed_prover::{KeyStore, ProveRequest};
-use zkmed_verifier::{InMemoryCommitments, KeySet, VerifyError};
+use zkmed_verifier::{KeySet, RootPolicy, VerifyError};
 
-fn challenge_fr(text: &str) -> Fr {
-    zkmed_server::input::parse_field("challenge", text).unwrap()
+fn field(text: &str) -> Fr {
+    zkmed_server::input::parse_field("request", text).unwrap()
 }
 
 fn query(name: &str) -> zkmed_core::query::Query {
@@ -31,9 +31,9 @@ async fn health_ready_circuits_keys_predicates_openapi() {
     let c = expect(app.get("/v1/circuits").await, 200).await;
     assert_eq!(c["insecure_setup"], true);
     let circuits = c["circuits"].as_array().unwrap();
-    let exists = circuits.iter().find(|c| c["id"] == "exists-v2").unwrap();
+    let exists = circuits.iter().find(|c| c["id"] == "exists-v3").unwrap();
     let manifest = zkmed_core::manifest::Manifest::load(&keys_dir()).unwrap();
-    let entry = manifest.get("exists-v2").unwrap();
+    let entry = manifest.get("exists-v3").unwrap();
     assert_eq!(exists["constraints"], entry.constraints);
     assert!(entry.constraints > 1000);
     assert_eq!(exists["public_inputs"], 7);
@@ -41,7 +41,7 @@ async fn health_ready_circuits_keys_predicates_openapi() {
     assert_eq!(exists["vk_sha256"], entry.vk.sha256.as_str());
 
     // The verifying key, byte for byte the pinned file.
-    let r = app.get("/v1/keys/exists-v2/vk").await;
+    let r = app.get("/v1/keys/exists-v3/vk").await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.headers()["x-zkmed-key-sha256"].to_str().unwrap(),
@@ -53,12 +53,12 @@ async fn health_ready_circuits_keys_predicates_openapi() {
         bytes.as_ref(),
         std::fs::read(keys_dir().join(&entry.vk.file)).unwrap()
     );
-    zkmed_verifier::VerifierKey::from_bytes("exists-v2", &bytes).unwrap();
-    let j = expect(app.get("/v1/keys/exists-v2/vk?format=json").await, 200).await;
+    zkmed_verifier::VerifierKey::from_bytes("exists-v3", &bytes).unwrap();
+    let j = expect(app.get("/v1/keys/exists-v3/vk?format=json").await, 200).await;
     assert_eq!(j["vk"], hex::encode(&bytes));
     expect_error(app.get("/v1/keys/nope-v9/vk").await, 404, "nope-v9").await;
     expect_error(
-        app.get("/v1/keys/exists-v2/vk?format=xml").await,
+        app.get("/v1/keys/exists-v3/vk?format=xml").await,
         400,
         "xml",
     )
@@ -96,8 +96,8 @@ async fn health_ready_circuits_keys_predicates_openapi() {
 }
 
 /// A proof issued by the service verifies with the embeddable verifier (bound to the
-/// question, the challenge and the commitment); a bundle + salt seed request proves
-/// about the same commitment as the opening.
+/// question, the challenge and the anchored roots); a bundle + salt seed request proves
+/// about the same anchored state as the opening; the response names no patient.
 #[tokio::test]
 async fn service_proof_verifies_with_the_library() {
     let app = spawn_app().await;
@@ -113,17 +113,25 @@ async fn service_proof_verifies_with_the_library() {
     )
     .await;
     assert_eq!(v["answer"], true);
-    assert_eq!(v["circuit"], "exists-v2");
-    assert_eq!(v["record_commitment"], dec(&commitment()));
+    assert_eq!(v["circuit"], "exists-v3");
+    assert_eq!(v["challenge"], dec(&challenge_of("text:nonce-1")));
+    assert_eq!(v["state_root"], dec(&anchored().1.state_root));
+    assert!(v.get("record_commitment").is_none(), "{v}");
+    let text = v.to_string();
+    for private in [dec(&commitment()), dec(&identity().commitment())] {
+        assert!(
+            !text.contains(&private),
+            "the response names the patient: {v}"
+        );
+    }
     let att = Attestation::from_json(v["attestation"].to_string().as_bytes()).unwrap();
     let keys = KeySet::load_manifest_dir(&keys_dir()).unwrap();
-    let mut chain = InMemoryCommitments::new();
-    chain.anchor(identity().commitment(), commitment());
+    let chain = RootPolicy::new(&anchored().0);
     zkmed_verifier::verify(
         &keys,
         &att,
         &query("has-organ-transplant"),
-        &challenge_fr("text:nonce-1"),
+        &challenge_of("text:nonce-1"),
         &chain,
     )
     .expect("service proof verifies in the library");
@@ -132,7 +140,7 @@ async fn service_proof_verifies_with_the_library() {
             &keys,
             &att,
             &query("has-organ-transplant"),
-            &challenge_fr("text:nonce-2"),
+            &challenge_of("text:nonce-2"),
             &chain,
         ),
         Err(VerifyError::ChallengeMismatch { .. })
@@ -143,19 +151,22 @@ async fn service_proof_verifies_with_the_library() {
         "bundle": bundle_json(),
         "salt_seed": SALT_SEED,
         "identity_secret": IDENTITY,
+        "nullifier_key": NULLIFIER_KEY,
+        "state": state_json(),
         "predicate": "no-chronic-conditions",
-        "challenge": "text:nonce-3",
+        "request": "text:nonce-3",
+        "scope": SCOPE,
     });
     let v = expect(app.post("/v1/attestations", &body, None).await, 200).await;
-    assert_eq!(v["record_commitment"], dec(&commitment()));
+    assert_eq!(v["state_root"], dec(&anchored().1.state_root));
     assert_eq!(v["answer"], false);
-    assert_eq!(v["circuit"], "scan64-v2");
+    assert_eq!(v["circuit"], "scan64-v3");
     let att = Attestation::from_json(v["attestation"].to_string().as_bytes()).unwrap();
     zkmed_verifier::verify(
         &keys,
         &att,
         &query("no-chronic-conditions"),
-        &challenge_fr("text:nonce-3"),
+        &challenge_of("text:nonce-3"),
         &chain,
     )
     .expect("NO answer verifies");
@@ -168,7 +179,7 @@ async fn service_proof_verifies_with_the_library() {
         "{m}"
     );
     assert!(
-        m.contains(r#"zkmed_prove_duration_seconds_count{circuit="exists-v2"} 1"#),
+        m.contains(r#"zkmed_prove_duration_seconds_count{circuit="exists-v3"} 1"#),
         "{m}"
     );
     assert!(m.contains("zkmed_queue_depth 0"), "{m}");
@@ -190,27 +201,29 @@ async fn library_proof_verifies_at_the_service() {
         &ProveRequest {
             opening: &opening,
             identity: &id,
+            state: &anchored().1,
             query: &q,
-            challenge: challenge_fr("text:lib"),
-            scope: Fr::from(7u64),
+            request: field("text:lib"),
+            scope: field(SCOPE),
         },
         &mut rand::rngs::OsRng,
     )
     .unwrap();
     let att: serde_json::Value = serde_json::from_str(&proven.attestation.to_json()).unwrap();
-    let bound = |att: &serde_json::Value, challenge: &str, commitment: String| {
+    let bound = |att: &serde_json::Value, request: &str, roots: serde_json::Value| {
         json!({
             "attestation": att,
             "predicate": "has-organ-transplant",
-            "challenge": challenge,
-            "record_commitment": commitment,
+            "request": request,
+            "scope": SCOPE,
+            "trusted_roots": roots,
         })
     };
 
     let v = expect(
         app.post(
             "/v1/verify",
-            &bound(&att, "text:lib", dec(&commitment())),
+            &bound(&att, "text:lib", trusted_roots()),
             None,
         )
         .await,
@@ -221,15 +234,18 @@ async fn library_proof_verifies_at_the_service() {
     assert_eq!(v["verified"], true, "{v}");
     assert_eq!(v["checks"], "bound");
     assert_eq!(v["answer"], true);
-    // The report says which checks ran and where the commitment came from.
+    assert_eq!(v["root_source"], "caller", "{v}");
+    // The report says which checks ran and which roots were used.
     let r = &v["report"];
-    for check in ["key", "question", "challenge", "commitment", "proof"] {
+    for check in ["key", "question", "challenge", "roots", "proof"] {
         assert_eq!(r["checks"][check], "passed", "{check}: {r}");
     }
     assert_eq!(r["verified"], true);
-    assert_eq!(r["commitment_source"]["origin"], "caller", "{r}");
-    assert_eq!(r["commitment_source"]["root"], dec(&commitment()), "{r}");
-    assert_eq!(r["freshness"]["rule"], "callers_choice", "{r}");
+    assert_eq!(r["root_source"], "roots given by the caller", "{r}");
+    let s = &anchored().1;
+    assert_eq!(r["roots"]["identity"]["root"], dec(&s.identity_root), "{r}");
+    assert_eq!(r["roots"]["state"]["root"], dec(&s.state_root), "{r}");
+    assert_eq!(r["roots"]["state"]["status"], "current", "{r}");
 
     // The binary form, hex-encoded, is accepted too.
     let bin = hex::encode(proven.attestation.to_bytes().unwrap());
@@ -239,7 +255,7 @@ async fn library_proof_verifies_at_the_service() {
         200,
     )
     .await;
-    // A proof checked against no question, challenge or commitment is never "verified":
+    // A proof checked against no question, challenge or roots is never "verified":
     // the report says the proof passed and that nothing bound it.
     assert_eq!(v["checks"], "proof_only");
     assert_eq!(v["verified"], false, "{v}");
@@ -250,14 +266,15 @@ async fn library_proof_verifies_at_the_service() {
         "{v}"
     );
     assert_eq!(v["report"]["checks"]["proof"], "passed", "{v}");
-    assert_eq!(v["report"]["checks"]["commitment"], "not_run", "{v}");
-    assert!(v["report"]["commitment_source"].is_null(), "{v}");
+    assert_eq!(v["report"]["checks"]["roots"], "not_run", "{v}");
+    assert!(v["report"]["root_source"].is_null(), "{v}");
 
-    // Wrong challenge, wrong commitment, wrong question: valid=false with the reason.
+    // Wrong request, wrong scope, roots nobody anchored, wrong question: valid=false with
+    // the reason.
     let v = expect(
         app.post(
             "/v1/verify",
-            &bound(&att, "text:other", dec(&commitment())),
+            &bound(&att, "text:other", trusted_roots()),
             None,
         )
         .await,
@@ -270,17 +287,41 @@ async fn library_proof_verifies_at_the_service() {
         "no answer without a valid proof: {v}"
     );
     assert!(v["reason"].as_str().unwrap().contains("challenge"), "{v}");
+    let mut other_scope = bound(&att, "text:lib", trusted_roots());
+    other_scope["scope"] = json!("text:another-verifier");
+    let v = expect(app.post("/v1/verify", &other_scope, None).await, 200).await;
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().contains("challenge"), "{v}");
+    let unknown = json!({"identity": [dec(&anchored().1.identity_root)], "state": ["12345"]});
     let v = expect(
-        app.post("/v1/verify", &bound(&att, "text:lib", "12345".into()), None)
+        app.post("/v1/verify", &bound(&att, "text:lib", unknown), None)
             .await,
         200,
     )
     .await;
     assert_eq!(v["valid"], false);
-    assert!(v["reason"].as_str().unwrap().contains("commitment"), "{v}");
-    assert_eq!(v["report"]["checks"]["commitment"], "failed", "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("state root"), "{v}");
+    assert_eq!(v["report"]["checks"]["roots"], "failed", "{v}");
     assert_eq!(v["report"]["checks"]["proof"], "not_run", "{v}");
-    let mut other_q = bound(&att, "text:lib", dec(&commitment()));
+    // A window applies to the chain's roots, not to roots the caller vouches for.
+    let mut windowed = bound(&att, "text:lib", trusted_roots());
+    windowed["window_s"] = json!(60);
+    expect_error(
+        app.post("/v1/verify", &windowed, None).await,
+        400,
+        "trusted_roots",
+    )
+    .await;
+    // Without trusted roots, a server with no [chain] says what is missing.
+    let mut no_roots = bound(&att, "text:lib", trusted_roots());
+    no_roots.as_object_mut().unwrap().remove("trusted_roots");
+    expect_error(
+        app.post("/v1/verify", &no_roots, None).await,
+        400,
+        "trusted_roots",
+    )
+    .await;
+    let mut other_q = bound(&att, "text:lib", trusted_roots());
     other_q["predicate"] = json!("no-chronic-conditions");
     let v = expect(app.post("/v1/verify", &other_q, None).await, 200).await;
     assert_eq!(v["valid"], false);
@@ -325,7 +366,7 @@ async fn library_proof_verifies_at_the_service() {
         + num_bigint::BigUint::from(7u32))
     .to_string();
     let mut aliased = att.clone();
-    aliased["public"]["scope"] = json!(p_plus);
+    aliased["public"]["nullifier"] = json!(p_plus);
     expect_error(
         app.post("/v1/verify", &json!({ "attestation": aliased }), None)
             .await,
@@ -338,12 +379,12 @@ async fn library_proof_verifies_at_the_service() {
     expect_error(
         app.post(
             "/v1/verify",
-            &json!({ "attestation": att, "challenge": "text:lib" }),
+            &json!({ "attestation": att, "request": "text:lib" }),
             None,
         )
         .await,
         400,
-        "a bound check needs `predicate`/`query` and `challenge`",
+        "a bound check needs `predicate`/`query` and `request`",
     )
     .await;
     app.stop().await;
