@@ -267,8 +267,12 @@ fn an_identity_that_does_not_match_the_opening_is_refused() {
     let commitment = zkmed_core::field::fr_to_dec(&brett.identity.commitment());
     for (i, (content, needle)) in [
         (
-            text.replacen("\"version\": 1", "\"version\": 2", 1),
-            "unsupported version 2",
+            text.replacen("\"version\": 2", "\"version\": 3", 1),
+            "unsupported version 3",
+        ),
+        (
+            text.replacen("\"version\": 2", "\"version\": 1", 1),
+            "version 1 (commitment H(secret), no nullifier key) is no longer",
         ),
         (
             text.replacen(
