@@ -223,10 +223,21 @@ impl ProveInput {
             secret("identity_secret", &b.identity_secret)?,
             secret("nullifier_key", &b.nullifier_key)?,
         );
+        // The state holds a secret (rho): the error says where and what kind, never a value.
         let state: AnchoredState = serde_json::from_str(b.state.get()).map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Data => {
+                    "a missing or unknown field, or a malformed value"
+                }
+                _ => "malformed JSON",
+            };
             InputError::field(
                 "state",
-                format!("not an anchored-state file: {}", redact(&e)),
+                format!(
+                    "not an anchored-state file ({what} at line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
         let opening = match (&b.opening, &b.bundle) {

@@ -545,14 +545,20 @@ fn commit_prove_verify_export_and_errors() {
     .unwrap();
     let e = err(&zkmed(k, &["query-hash", "--query", &p("q.json")]));
     assert!(e.contains("q.json") && e.contains("sometimes"), "{e}");
-    std::fs::write(p("att-bad.json"), b"{\"version\": 1}").unwrap();
+    std::fs::write(p("att-v1.json"), b"{\"version\": 1}").unwrap();
+    let e = err(&verify(&p("att-v1.json"), "has-organ-transplant", "1", "1"));
+    assert!(e.contains("v1 is no longer accepted"), "{e}");
+    std::fs::write(p("att-bad.json"), b"{\"version\": 2, \"circuit\": 5}").unwrap();
     let e = err(&verify(
         &p("att-bad.json"),
         "has-organ-transplant",
         "1",
         "1",
     ));
-    assert!(e.contains("malformed attestation"), "{e}");
+    assert!(
+        e.contains("att-bad.json") && e.contains("attestation"),
+        "{e}"
+    );
     let e = err(&verify(
         &p("att.json"),
         "has-organ-transplant",
@@ -606,9 +612,9 @@ fn chain_commands_and_verification_windows() {
         args.extend_from_slice(extra);
         zkmed(k, &args)
     };
-    // The demo's accounts: governance 0x01..01, the hospital 0x02..02.
+    // The demo's accounts: governance 0x00..01 (`zkmed chain`'s default), the hospital 0x00..02.
     let (hospital, stranger, g1, g2, new_owner) = (
-        "0x0202020202020202020202020202020202020202",
+        "0x0000000000000000000000000000000000000002",
         "0x00000000000000000000000000000000000000aa",
         "0x00000000000000000000000000000000000000c1",
         "0x00000000000000000000000000000000000000c2",
@@ -828,7 +834,7 @@ fn json_errors_have_stable_codes() {
                 "prove".into(),
                 "--predicate".into(),
                 "has-organ-transplant".into(),
-                "--challenge".into(),
+                "--request".into(),
                 "1".into(),
             ],
         ),
@@ -851,13 +857,13 @@ fn json_errors_have_stable_codes() {
     assert!(err(&o).starts_with("error: "), "{}", err(&o));
 }
 
-/// A proof is never "verified" without a commitment to check it against; a verified one
-/// says which checks ran; a rejection names the check. Overwrites need --force; secrets
-/// are 0600.
+/// A proof is never "verified" without roots to check it against; a verified one says
+/// which checks ran and which roots it used; a rejection names the check. Overwrites need
+/// --force; secrets are 0600.
 #[test]
 fn verify_reports_its_checks_and_outputs_are_never_overwritten() {
-    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists]);
-    let k = keys.dir();
+    let d = demo();
+    let k = d.keys.as_path();
     let tmp = tempfile::tempdir().unwrap();
     let p = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     let bundle = concat!(
@@ -895,95 +901,93 @@ fn verify_reports_its_checks_and_outputs_are_never_overwritten() {
     ok(&commit(&[]));
     let (code, m) = json_error(&commit(&[]));
     assert_eq!(code, "already_exists", "{m}");
-    let c = json(&ok(&commit(&["--force"])));
-    let commitment = c["record_commitment"].as_str().unwrap().to_string();
+    ok(&commit(&["--force"]));
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        for f in ["id.json", "opening.json"] {
-            let mode = std::fs::metadata(p(f)).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600, "{f}");
-        }
+    for f in ["id.json", "opening.json"] {
+        assert_eq!(mode(&p(f)), 0o600, "{f}");
     }
     // `zkmed setup` over existing keys is refused (and the keys are untouched).
     let (code, m) = json_error(&zkmed(k, &["--json", "setup", "--circuits", "exists-v3"]));
     assert_eq!(code, "already_exists", "{m}");
     assert!(m.contains("exists-v3") && m.contains("--force"), "{m}");
 
-    ok(&zkmed(
-        k,
-        &[
-            "prove",
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "text:r",
-            "--opening",
-            &p("opening.json"),
-            "--identity",
-            &p("id.json"),
-            "--out",
-            &p("att.json"),
-        ],
-    ));
-    let att_file = p("att.json");
-    let verify = |extra: &[&str]| {
-        let mut a = vec![
-            "verify",
-            "--attestation",
-            &att_file,
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "text:r",
-        ];
-        a.extend_from_slice(extra);
-        zkmed(k, &a)
-    };
-    let v = json(&ok(&verify(&["--json", "--commitment", &commitment])));
+    let patient = d.patients()[0].clone();
+    let chain_dir = d.chain();
+    let verify = |extra: &[&str]| d.verify(&patient, 0, extra);
+    let v = json(&ok(&verify(&["--json", "--chain-dir", &chain_dir])));
     assert_eq!(v["verified"], true, "{v}");
     let r = &v["report"];
-    for check in ["key", "question", "challenge", "commitment", "proof"] {
+    for check in ["key", "question", "challenge", "roots", "proof"] {
         assert_eq!(r["checks"][check], "passed", "{check}: {r}");
     }
-    assert_eq!(r["commitment_source"]["origin"], "caller", "{r}");
-    assert_eq!(r["freshness"]["rule"], "callers_choice", "{r}");
-    let text = ok(&verify(&["--commitment", &commitment]));
+    assert_eq!(
+        v["root_source"],
+        format!("the embedded chain in {chain_dir}"),
+        "{v}"
+    );
+    assert_eq!(v["window_s"], 3600, "{v}");
+    assert_eq!(v["roots"]["state"]["root"], d.out["roots"]["state"], "{v}");
+    let text = ok(&verify(&["--chain-dir", &chain_dir]));
     assert!(
         text.contains("verified: the proven answer is YES"),
         "{text}"
     );
     assert!(
-        text.contains("commitment  passed   given by the caller"),
+        text.contains("roots       passed   from the embedded chain in")
+            && text.contains("(current)"),
         "{text}"
     );
-    // No commitment and no chain: an error, never "verified".
+    let v = json(&ok(&verify(&[
+        "--json",
+        "--chain-dir",
+        &chain_dir,
+        "--current-only",
+    ])));
+    assert_eq!(v["window_s"], 0, "{v}");
+    // No chain: an error, never "verified".
     let o = verify(&["--chain-dir", &p("nowhere")]);
     let e = err(&o);
     assert!(
-        e.contains("nothing to check the record commitment against"),
+        e.contains("nothing to check the attestation's roots against"),
         "{e}"
     );
     assert!(!String::from_utf8_lossy(&o.stdout).contains("verified"));
-    // A rejection names the failing check, with the report.
-    let (code, m) = json_error(&verify(&["--json", "--commitment", "12345"]));
+    let (code, _) = json_error(&verify(&["--json", "--chain-dir", &p("nowhere")]));
+    assert_eq!(code, "no_root_source");
+    // A rejection names the failing check, with the report: the other verifier's scope.
+    let (_, scope, request, pred) = &d.verifiers()[1];
+    let att = d.attestation(&patient, 0);
+    let (code, m) = json_error(&zkmed(
+        k,
+        &[
+            "--json",
+            "verify",
+            "--attestation",
+            &att,
+            "--predicate",
+            "has-organ-transplant",
+            "--request",
+            request,
+            "--scope",
+            scope,
+            "--chain-dir",
+            &chain_dir,
+        ],
+    ));
     assert_eq!(code, "verification_failed", "{m}");
-    assert!(
-        m.contains("REJECTED") && m.contains("not the one the verifier expects"),
-        "{m}"
-    );
+    assert!(m.contains("REJECTED") && m.contains("challenge"), "{m}");
+    assert_ne!(pred, "has-organ-transplant");
     assert_no_repeats(&m);
 }
 
-/// `zkmed verify --rpc` to a node that accepts connections and never answers fails within
-/// its timeout (`--rpc-timeout 1`: three tries) with `chain_unavailable`, never hangs; a
-/// mixed-case address in the deployment file must pass its EIP-55 checksum.
+/// `zkmed verify --rpc-url` to a node that accepts connections and never answers fails
+/// within its timeout (`--rpc-timeout 1`: three tries) with `chain_unavailable`, never
+/// hangs; a mixed-case address in the deployment file must pass its EIP-55 checksum.
 #[test]
 fn verify_against_a_dead_node_fails_within_the_timeout() {
-    let keys = zkmed_prover::testing::test_keys(&[CircuitId::Exists]);
-    let k = keys.dir();
+    let d = demo();
+    let k = d.keys.as_path();
     let tmp = tempfile::tempdir().unwrap();
-    let p = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     // A node that accepts and never answers.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -1003,45 +1007,17 @@ fn verify_against_a_dead_node_fails_within_the_timeout() {
                 "identity": "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
                 "records": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
                 "verifier": verifier,
+                "state": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
+                "poseidon": "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9",
             })
             .to_string(),
         )
         .unwrap();
     };
     write_deployment("0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9");
-    ok(&zkmed(k, &["identity", "new", "--out", &p("id.json")]));
-    let bundle = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/demo/jonathan-hermiston.json"
-    );
-    ok(&zkmed(
-        k,
-        &[
-            "commit",
-            "--bundle",
-            bundle,
-            "--identity",
-            &p("id.json"),
-            "--out",
-            &p("opening.json"),
-        ],
-    ));
-    ok(&zkmed(
-        k,
-        &[
-            "prove",
-            "--predicate",
-            "has-organ-transplant",
-            "--challenge",
-            "1",
-            "--opening",
-            &p("opening.json"),
-            "--identity",
-            &p("id.json"),
-            "--out",
-            &p("att.json"),
-        ],
-    ));
+    let patient = &d.patients()[0];
+    let (_, scope, request, pred) = &d.verifiers()[0];
+    let att = d.attestation(patient, 0);
     let chain_dir_s = chain_dir.to_string_lossy().into_owned();
     let args = [
         "--keys",
@@ -1049,12 +1025,14 @@ fn verify_against_a_dead_node_fails_within_the_timeout() {
         "--json",
         "verify",
         "--attestation",
-        &p("att.json"),
+        &att,
         "--predicate",
-        "has-organ-transplant",
-        "--challenge",
-        "1",
-        "--rpc",
+        pred,
+        "--request",
+        request,
+        "--scope",
+        scope,
+        "--rpc-url",
         &url,
         "--rpc-timeout",
         "1",
@@ -1074,7 +1052,7 @@ fn verify_against_a_dead_node_fails_within_the_timeout() {
         }
         if t.elapsed() > std::time::Duration::from_secs(20) {
             let _ = child.kill();
-            panic!("zkmed verify --rpc to a silent node still runs after 20 s");
+            panic!("zkmed verify --rpc-url to a silent node still runs after 20 s");
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };

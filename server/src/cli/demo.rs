@@ -159,9 +159,11 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     // tokens, then anchors both genesis states in ONE batch: its note tree's new root, and
     // each identity's genesis nullifier inserted into the spent set (published in calldata).
     let chain_start = Instant::now();
-    let gov = EmbeddedBackend::open(&chain_dir, Address::repeat_byte(0x01))?;
-    let hospital = gov.as_account(Address::repeat_byte(0x02));
-    let reader = gov.as_account(Address::repeat_byte(0x03));
+    // Governance is `zkmed chain`'s default account (0x…01), so `zkmed chain --data-dir
+    // <workdir>/chain suspend ...` works on the demo's chain; the hospital is 0x…02.
+    let gov = EmbeddedBackend::open(&chain_dir, Address::with_last_byte(0x01))?;
+    let hospital = gov.as_account(Address::with_last_byte(0x02));
+    let reader = gov.as_account(Address::with_last_byte(0x03));
     let mut g = Registry::deploy(gov)?;
     g.accredit(hospital.account, "zkmed demo hospital")?;
     g.deployment
@@ -170,7 +172,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let mut h = Registry::attach(hospital, deployment);
     for (i, p) in patients.iter_mut().enumerate() {
         // Each patient's wallet: any fresh address.
-        let patient = Address::repeat_byte(0x10 + i as u8);
+        let patient = Address::with_last_byte(0x10 + i as u8);
         p.token = h.mint(patient, &p.id.commitment(), &[], 0)?;
     }
     // One batch: the notes (shuffled), the genesis nullifiers; each patient's proof of

@@ -258,6 +258,7 @@ fn deployment_file(dir: &Path, verifier: &str) -> std::path::PathBuf {
         serde_json::json!({
             "issuers": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
             "identity": "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
+            "records": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
             "verifier": verifier,
             "state": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
             "poseidon": "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9",

@@ -36,7 +36,7 @@ async fn health_ready_circuits_keys_predicates_openapi() {
     let entry = manifest.get("exists-v3").unwrap();
     assert_eq!(exists["constraints"], entry.constraints);
     assert!(entry.constraints > 1000);
-    assert_eq!(exists["public_inputs"], 7);
+    assert_eq!(exists["public_inputs"], 6);
     assert_eq!(exists["loaded"], true, "preloaded before ready");
     assert_eq!(exists["vk_sha256"], entry.vk.sha256.as_str());
 
@@ -204,7 +204,7 @@ async fn library_proof_verifies_at_the_service() {
             state: &anchored().1,
             query: &q,
             request: field("text:lib"),
-            scope: field(SCOPE),
+            scope: zkmed_server::input::parse_field("scope", SCOPE).unwrap(),
         },
         &mut rand::rngs::OsRng,
     )
