@@ -3,7 +3,7 @@
 
 use crate::bindings::{
     AttestationVerifier, GeneratedVerifier, IssuerRegistry, PoseidonT3, PreparedAttestation,
-    RecordRegistry, StateRegistry, ZkmedIdentity,
+    StateRegistry, ZkmedIdentity,
 };
 use crate::client::{circuit_id, fr_to_u256, to_contract_attestation, u256_to_fr, Deployment};
 pub use crate::embedded::ChainLog;
@@ -532,16 +532,13 @@ pub fn revert_reason(data: &[u8]) -> String {
     if let Ok(e) = ZkmedIdentity::ZkmedIdentityErrors::abi_decode(data) {
         return format!("{e:?}");
     }
-    if let Ok(e) = RecordRegistry::RecordRegistryErrors::abi_decode(data) {
-        return format!("{e:?}");
-    }
     if let Ok(e) = IssuerRegistry::IssuerRegistryErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     if let Ok(e) = AttestationVerifier::AttestationVerifierErrors::abi_decode(data) {
         return format!("{e:?}");
     }
-    if let Ok(e) = GeneratedVerifier::ExistsV2VerifierErrors::abi_decode(data) {
+    if let Ok(e) = GeneratedVerifier::ExistsV3VerifierErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     if let Ok(e) = StateRegistry::StateRegistryErrors::abi_decode(data) {
@@ -644,21 +641,6 @@ impl<B: Backend> Registry<B> {
                 .abi_encode()
                 .into(),
         )?;
-        let records = created(
-            backend.send(
-                "deploy RecordRegistry",
-                None,
-                create(
-                    &RecordRegistry::BYTECODE,
-                    RecordRegistry::constructorCall {
-                        issuerRegistry: issuers,
-                        identityToken: identity,
-                    }
-                    .abi_encode(),
-                ),
-            )?,
-            "RecordRegistry",
-        )?;
         let verifier = created(
             backend.send(
                 "deploy AttestationVerifier",
@@ -668,7 +650,7 @@ impl<B: Backend> Registry<B> {
                     AttestationVerifier::constructorCall {
                         governance: gov,
                         identityToken: identity,
-                        recordRegistry: records,
+                        stateRegistry: state,
                     }
                     .abi_encode(),
                 ),
@@ -681,7 +663,6 @@ impl<B: Backend> Registry<B> {
             deployment: Deployment {
                 issuers,
                 identity,
-                records,
                 verifier,
                 state,
                 poseidon,
@@ -777,47 +758,6 @@ impl<B: Backend> Registry<B> {
         self.read("tokenOf", to, ZkmedIdentity::tokenOfCall::new((patient,)))
     }
 
-    pub fn anchor(&mut self, token: U256, root: &Fr, correction: bool) -> Result<u64, ChainError> {
-        let to = self.deployment.records;
-        self.tx(
-            "anchor",
-            to,
-            RecordRegistry::anchorCall {
-                tokenId: token,
-                root: fr_to_u256(root),
-                kind: u8::from(correction),
-            },
-        )
-    }
-
-    pub fn anchor_batch(
-        &mut self,
-        items: &[(U256, Fr)],
-        correction: bool,
-    ) -> Result<u64, ChainError> {
-        let to = self.deployment.records;
-        let (token_ids, roots) = items.iter().map(|(t, r)| (*t, fr_to_u256(r))).unzip();
-        self.tx(
-            "anchorBatch",
-            to,
-            RecordRegistry::anchorBatchCall {
-                tokenIds: token_ids,
-                roots,
-                kind: u8::from(correction),
-            },
-        )
-    }
-
-    pub fn current_root(&mut self, token: U256) -> Result<Option<Fr>, ChainError> {
-        let to = self.deployment.records;
-        let r = self.read(
-            "currentRoot",
-            to,
-            RecordRegistry::currentRootCall { tokenId: token },
-        )?;
-        Ok((r != U256::ZERO).then(|| u256_to_fr(r)).flatten())
-    }
-
     pub fn token_of_commitment(&mut self, idc: &Fr) -> Result<Option<U256>, ChainError> {
         let to = self.deployment.identity;
         let t = self.read(
@@ -837,27 +777,6 @@ impl<B: Backend> Registry<B> {
             ZkmedIdentity::identityCommitmentCall { tokenId: token },
         )?;
         Ok((c != U256::ZERO).then(|| u256_to_fr(c)).flatten())
-    }
-
-    /// Whether `root` was `token`'s current root within the last `window` seconds, and the
-    /// issuer that anchored it.
-    pub fn was_current_within(
-        &mut self,
-        token: U256,
-        root: &Fr,
-        window: u64,
-    ) -> Result<(bool, Address), ChainError> {
-        let to = self.deployment.records;
-        let r = self.read(
-            "wasCurrentWithin",
-            to,
-            RecordRegistry::wasCurrentWithinCall {
-                tokenId: token,
-                root: fr_to_u256(root),
-                window,
-            },
-        )?;
-        Ok((r._0, r._1))
     }
 
     pub fn propose_recovery(
@@ -997,14 +916,12 @@ impl<B: Backend> Registry<B> {
     }
 
     fn check_call(
-        token: U256,
         att: &Attestation,
         query_hash: &Fr,
         challenge: &Fr,
         window_s: u64,
     ) -> Result<AttestationVerifier::checkCall, ChainError> {
         Ok(AttestationVerifier::checkCall {
-            tokenId: token,
             a: to_contract_attestation(att)?,
             expectedQueryHash: fr_to_u256(query_hash),
             expectedChallenge: fr_to_u256(challenge),
@@ -1012,19 +929,18 @@ impl<B: Backend> Registry<B> {
         })
     }
 
-    /// The on-chain read-only check of `att` for `token`: `Ok(answer)`, or the contract's
-    /// reason (`RootNotCurrent`, `IdentityMismatch`, `InvalidProof`, ...). `window_s` 0
-    /// requires the current root.
+    /// The on-chain read-only check of `att`: `Ok(answer)`, or the contract's reason
+    /// (`IdentityRootNotAccepted`, `StateRootNotAccepted`, `ChallengeMismatch`,
+    /// `InvalidProof`, ...). `window_s` 0 accepts the current roots only.
     pub fn check(
         &mut self,
-        token: U256,
         att: &Attestation,
         query_hash: &Fr,
         challenge: &Fr,
         window_s: u64,
     ) -> Result<bool, ChainError> {
         let to = self.deployment.verifier;
-        let c = Self::check_call(token, att, query_hash, challenge, window_s)?;
+        let c = Self::check_call(att, query_hash, challenge, window_s)?;
         self.read("check", to, c)
     }
 
@@ -1032,20 +948,20 @@ impl<B: Backend> Registry<B> {
     /// its own transaction); returns the gas used.
     pub fn check_as_transaction(
         &mut self,
-        token: U256,
         att: &Attestation,
         query_hash: &Fr,
         challenge: &Fr,
         window_s: u64,
     ) -> Result<u64, ChainError> {
         let to = self.deployment.verifier;
-        let c = Self::check_call(token, att, query_hash, challenge, window_s)?;
+        let c = Self::check_call(att, query_hash, challenge, window_s)?;
         self.tx("check", to, c)
     }
 
-    /// This account's challenge for `nonce` on this deployment: what a one-time claim it
-    /// consumes must be proven with ([`crate::submitter_challenge`] with the chain's id,
-    /// the suite's `AttestationVerifier` and this account).
+    /// This account's request value for `nonce` on this deployment: what a one-time claim
+    /// it consumes must be proven with (the proof's challenge is `H(scope, request)`;
+    /// [`crate::submitter_challenge`] with the chain's id, the suite's
+    /// `AttestationVerifier` and this account).
     pub fn submitter_challenge(&mut self, nonce: U256) -> Result<Fr, ChainError> {
         let chain_id = self.backend.chain_id()?;
         Ok(crate::client::submitter_challenge(
@@ -1056,22 +972,21 @@ impl<B: Backend> Registry<B> {
         ))
     }
 
-    /// Whether `token`'s one-time claim in `scope` is spent.
-    pub fn consumed(&mut self, scope: &Fr, token: U256) -> Result<bool, ChainError> {
+    /// Whether the scoped nullifier `nullifier` is spent in `scope`.
+    pub fn consumed(&mut self, scope: &Fr, nullifier: &Fr) -> Result<bool, ChainError> {
         let to = self.deployment.verifier;
         self.read(
             "consumed",
             to,
-            AttestationVerifier::consumedCall::new((fr_to_u256(scope), token)),
+            AttestationVerifier::consumedCall::new((fr_to_u256(scope), fr_to_u256(nullifier))),
         )
     }
 
-    /// `check` with the challenge [`Registry::submitter_challenge`]`(nonce)` (this account's),
-    /// then spend `token`'s one-time claim in `scope`; returns the gas used. A copy of the
-    /// transaction sent from another account reverts (`ChallengeMismatch`).
+    /// `check` with the challenge `H(scope, submitter_challenge(nonce))` (this account's),
+    /// then spend the attestation's scoped nullifier in `scope`; returns the gas used. A copy
+    /// of the transaction sent from another account reverts (`ChallengeMismatch`).
     pub fn consume_with_nonce(
         &mut self,
-        token: U256,
         att: &Attestation,
         query_hash: &Fr,
         nonce: U256,
@@ -1083,11 +998,10 @@ impl<B: Backend> Registry<B> {
             "consume",
             to,
             AttestationVerifier::consumeCall {
-                tokenId: token,
                 a: to_contract_attestation(att)?,
                 expectedQueryHash: fr_to_u256(query_hash),
                 nonce,
-                expectedScope: fr_to_u256(scope),
+                scope: fr_to_u256(scope),
                 window: window_s,
             },
         )
@@ -1129,34 +1043,34 @@ impl<B: Backend> Registry<B> {
     }
 }
 
-/// A verifier's registered request: the question, challenge and scope its attestations
-/// must answer, for one circuit (`checkPrepared`).
+/// A verifier's registered request: the question, the scope and the request value its
+/// attestations must answer (the challenge is `H(scope, request)`), for one circuit
+/// (`checkPrepared`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     pub circuit: String,
     pub query_hash: Fr,
-    pub challenge: Fr,
     pub scope: Fr,
+    /// The request value (for a one-time claim: [`Registry::submitter_challenge`]).
+    pub request: Fr,
 }
 
 impl Request {
     /// The request's id in its circuit's verifier (what `PreparedAttestation.request`
-    /// names): `keccak256(abi.encode(queryHash, challenge, scope))`. It is stored per
+    /// names): `keccak256(abi.encode(queryHash, scope, request))`. It is stored per
     /// registrant, under [`Request::key`].
     pub fn id(&self) -> alloy::primitives::B256 {
         use alloy::sol_types::SolValue;
         alloy::primitives::keccak256(
             (
                 fr_to_u256(&self.query_hash),
-                fr_to_u256(&self.challenge),
                 fr_to_u256(&self.scope),
+                fr_to_u256(&self.request),
             )
                 .abi_encode(),
         )
     }
-}
 
-impl Request {
     /// Where `registrant`'s registration of this request is stored in the circuit's
     /// verifier (`requests(key)`): `keccak256(abi.encode(registrant, id))`. A request
     /// answers only its registrant's `checkPrepared`.
@@ -1164,10 +1078,16 @@ impl Request {
         use alloy::sol_types::SolValue;
         alloy::primitives::keccak256((registrant, self.id()).abi_encode())
     }
+
+    /// The challenge the attestations prove: `H(scope, request)`.
+    pub fn challenge(&self) -> Fr {
+        zkmed_state::note::challenge(self.scope, self.request)
+    }
 }
 
 /// Prepared checks: one call and one scalar multiplication per verification, in the
-/// circuit's own verifier contract (see `AttestationVerifier` and `docs/chain.md`).
+/// circuit's own verifier contract, with the root-window lookups (see `PreparedChecks` and
+/// `docs/chain.md`).
 impl<B: Backend> Registry<B> {
     /// Registers `request` with its circuit's verifier for this account (anyone may, for
     /// itself: only this account's prepared checks answer it); returns the gas used.
@@ -1178,32 +1098,36 @@ impl<B: Backend> Registry<B> {
             to,
             GeneratedVerifier::registerRequestCall {
                 queryHash: fr_to_u256(&request.query_hash),
-                challenge: fr_to_u256(&request.challenge),
                 scope: fr_to_u256(&request.scope),
+                request: fr_to_u256(&request.request),
             },
         )
     }
 
-    /// Snapshots `token` for `circuit` (anyone may): the registries are checked now; returns
-    /// the gas used.
-    pub fn prepare(&mut self, token: U256, circuit: &str) -> Result<u64, ChainError> {
-        let to = self.deployment.verifier;
+    /// Precomputes the term of the root pair (anyone may; it vouches for nothing: every
+    /// check still looks the roots up); returns the gas used.
+    pub fn prepare_roots(
+        &mut self,
+        circuit: &str,
+        identity_root: &Fr,
+        state_root: &Fr,
+    ) -> Result<u64, ChainError> {
+        let to = self.verifier_of(circuit)?;
         self.tx(
-            "prepare",
+            "prepareRoots",
             to,
-            AttestationVerifier::prepareCall {
-                tokenId: token,
-                circuit: circuit_id(circuit),
+            GeneratedVerifier::prepareRootsCall {
+                identityRoot: fr_to_u256(identity_root),
+                stateRoot: fr_to_u256(state_root),
             },
         )
     }
 
-    /// The contract's view of `att` as a prepared attestation for `request`: the token's
-    /// and the request's terms as the chain computes them now. Returns the circuit's
-    /// verifier too.
+    /// The contract's view of `att` as a prepared attestation for `request`: the roots'
+    /// and the request's terms as the chain computes them. Returns the circuit's verifier
+    /// too.
     fn prepared_attestation(
         &mut self,
-        token: U256,
         att: &Attestation,
         request: &Request,
     ) -> Result<(Address, PreparedAttestation), ChainError> {
@@ -1215,13 +1139,12 @@ impl<B: Backend> Registry<B> {
         }
         let full = to_contract_attestation(att)?;
         let verifier = self.verifier_of(&request.circuit)?;
-        let to = self.deployment.verifier;
-        let token_term = self.read(
-            "tokenTerm",
-            to,
-            AttestationVerifier::tokenTermCall {
-                tokenId: token,
-                circuit: circuit_id(&request.circuit),
+        let roots_term = self.read(
+            "rootsTerm",
+            verifier,
+            GeneratedVerifier::rootsTermCall {
+                identityRoot: full.identityRoot,
+                stateRoot: full.stateRoot,
             },
         )?;
         let request_term = self.read(
@@ -1229,16 +1152,18 @@ impl<B: Backend> Registry<B> {
             verifier,
             GeneratedVerifier::requestTermCall {
                 queryHash: fr_to_u256(&request.query_hash),
-                challenge: fr_to_u256(&request.challenge),
                 scope: fr_to_u256(&request.scope),
+                request: fr_to_u256(&request.request),
             },
         )?;
         Ok((
             verifier,
             PreparedAttestation {
                 request: request.id(),
-                tokenTerm: token_term,
                 requestTerm: request_term,
+                rootsTerm: roots_term,
+                identityRoot: full.identityRoot,
+                stateRoot: full.stateRoot,
                 nullifier: full.nullifier,
                 answer: full.answer,
                 proof: full.proof,
@@ -1246,22 +1171,21 @@ impl<B: Backend> Registry<B> {
         ))
     }
 
-    /// The read-only prepared check of `att` for `token` and `request`, against a snapshot
-    /// at most `window_s` seconds old: `Ok(answer)` or the contract's reason (`NotPrepared`,
-    /// `SnapshotTooOld`, `UnknownRequest`, `InvalidProof`, ...).
+    /// The read-only prepared check of `att` for `request` (registered by this account),
+    /// with roots accepted within `window_s` (0: current only): `Ok(answer)` or the
+    /// contract's reason (`RootsNotPrepared`, `UnknownRequest`, `IdentityRootNotAccepted`,
+    /// `StateRootNotAccepted`, `InvalidProof`, ...).
     pub fn check_prepared(
         &mut self,
-        token: U256,
         att: &Attestation,
         request: &Request,
         window_s: u64,
     ) -> Result<bool, ChainError> {
-        let (to, a) = self.prepared_attestation(token, att, request)?;
+        let (to, a) = self.prepared_attestation(att, request)?;
         self.read(
             "checkPrepared",
             to,
             GeneratedVerifier::checkPreparedCall {
-                tokenId: token,
                 a,
                 window: window_s,
             },
@@ -1272,48 +1196,44 @@ impl<B: Backend> Registry<B> {
     /// attestation inside its own transaction); returns the gas used.
     pub fn check_prepared_as_transaction(
         &mut self,
-        token: U256,
         att: &Attestation,
         request: &Request,
         window_s: u64,
     ) -> Result<u64, ChainError> {
-        let (to, a) = self.prepared_attestation(token, att, request)?;
+        let (to, a) = self.prepared_attestation(att, request)?;
         self.tx(
             "checkPrepared",
             to,
             GeneratedVerifier::checkPreparedCall {
-                tokenId: token,
                 a,
                 window: window_s,
             },
         )
     }
 
-    /// The prepared check of `request` (registered by this account, whose challenge must be
-    /// [`Registry::submitter_challenge`]`(nonce)`), then spend `token`'s one-time claim in
-    /// the request's scope; returns the gas used.
+    /// The prepared check of `request` (registered by this account, whose request value
+    /// must be [`Registry::submitter_challenge`]`(nonce)`), then spend the attestation's
+    /// scoped nullifier in the request's scope; returns the gas used.
     pub fn consume_prepared_with_nonce(
         &mut self,
-        token: U256,
         att: &Attestation,
         request: &Request,
         nonce: U256,
         window_s: u64,
     ) -> Result<u64, ChainError> {
         let expected = self.submitter_challenge(nonce)?;
-        if request.challenge != expected {
+        if request.request != expected {
             return Err(ChainError::Invalid(format!(
-                "the request's challenge is not this account's challenge for nonce {nonce} \
+                "the request value is not this account's for nonce {nonce} \
                  (submitter_challenge: {expected}); a consume is bound to its submitter"
             )));
         }
-        let (_, a) = self.prepared_attestation(token, att, request)?;
+        let (_, a) = self.prepared_attestation(att, request)?;
         let to = self.deployment.verifier;
         self.tx(
             "consumePrepared",
             to,
             AttestationVerifier::consumePreparedCall {
-                tokenId: token,
                 circuit: circuit_id(&request.circuit),
                 a: a.into(),
                 queryHash: fr_to_u256(&request.query_hash),

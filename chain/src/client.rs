@@ -11,7 +11,6 @@ use zkmed_core::Fr;
 pub struct Deployment {
     pub issuers: Address,
     pub identity: Address,
-    pub records: Address,
     pub verifier: Address,
     /// `StateRegistry`: the issuers tree, the spent root, the global state root.
     pub state: Address,
@@ -45,7 +44,6 @@ impl Deployment {
         Ok(Deployment {
             issuers: field("issuers")?,
             identity: field("identity")?,
-            records: field("records")?,
             verifier: field("verifier")?,
             state: field("state")?,
             poseidon: field("poseidon")?,
@@ -113,7 +111,7 @@ pub fn submitter_challenge(
     Fr::from_be_bytes_mod_order(h.as_slice())
 }
 
-/// The on-chain id of a circuit: `keccak256` of its name (e.g. `"exists-v2"`), the key of
+/// The on-chain id of a circuit: `keccak256` of its name (e.g. `"exists-v3"`), the key of
 /// `AttestationVerifier.verifiers` and `Attestation.circuit`.
 pub fn circuit_id(circuit: &str) -> alloy::primitives::B256 {
     alloy::primitives::keccak256(circuit.as_bytes())
@@ -148,12 +146,10 @@ pub fn to_contract_attestation(
         proof: proof
             .try_into()
             .map_err(|_| ChainError::Invalid("proof is not 8 words".into()))?,
-        // Interim (issue 15): the v2 contract's slots until the v3 AttestationVerifier lands.
-        recordCommitment: fr_to_u256(&p.state_root),
-        identityCommitment: fr_to_u256(&p.identity_root),
+        identityRoot: fr_to_u256(&p.identity_root),
+        stateRoot: fr_to_u256(&p.state_root),
         queryHash: fr_to_u256(&p.query_hash),
         challenge: fr_to_u256(&p.challenge),
-        scope: U256::ZERO,
         nullifier: fr_to_u256(&p.nullifier),
         answer: p.answer,
     })

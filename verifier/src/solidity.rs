@@ -1,7 +1,7 @@
 //! A Groth16 verifier contract for the EVM, generated from a verifying key
 //! (`zkmed export solidity`), and an attestation's proof as the contract's calldata.
 //!
-//! The contract implements `IGroth16Verifier.verifyProof(uint256[8] proof, uint256[7] input)`
+//! The contract implements `IGroth16Verifier.verifyProof(uint256[8] proof, uint256[6] input)`
 //! with the EIP-196/197 precompiles (0x06 add, 0x07 mul, 0x08 pairing):
 //!
 //! * every input must be `< r` (no aliases), the answer input `0` or `1`;
@@ -117,7 +117,7 @@ pub fn export_solidity(
         c(&format!("IC{i}_X"), &x);
         c(&format!("IC{i}_Y"), &y);
     }
-    // vk_x accumulation: inputs 0..5 by ecMul + ecAdd, input 6 (answer, boolean) by a
+    // vk_x accumulation: the scalar inputs by ecMul + ecAdd, the last (answer, boolean) by a
     // conditional ecAdd.
     let mut acc = String::new();
     for i in 0..NUM_PUBLIC_INPUTS - 1 {
@@ -144,14 +144,14 @@ contract {contract_name} is PreparedChecks {{
 {consts}
     constructor(address controller_) PreparedChecks(controller_) {{}}
 
-    function verifyProof(uint256[8] calldata proof, uint256[7] memory input) external view returns (bool) {{
+    function verifyProof(uint256[8] calldata proof, uint256[{n}] memory input) external view returns (bool) {{
         (bool ok, uint256 x, uint256 y) = _msm(IC0_X, IC0_Y, input);
         return ok && _pairing(proof, x, y);
     }}
 
     /// @notice `Σ input_i·IC_(i+1)`, plus IC0 if `withConstant`: the part of vk_x that
     /// these inputs contribute, to precompute once for inputs that do not change.
-    function inputTerm(uint256[7] memory input, bool withConstant) public view override returns (uint256[2] memory t) {{
+    function inputTerm(uint256[{n}] memory input, bool withConstant) public view override returns (uint256[2] memory t) {{
         (bool ok, uint256 x, uint256 y) = withConstant ? _msm(IC0_X, IC0_Y, input) : _msm(0, 0, input);
         if (!ok) revert NonCanonicalInput();
         t[0] = x;
@@ -160,7 +160,7 @@ contract {contract_name} is PreparedChecks {{
 
     /// `base + Σ input_i·IC_(i+1)`; not ok if an input is not canonical (>= R), the answer
     /// is not 0 or 1, or a precompile refuses a point.
-    function _msm(uint256 bx, uint256 by, uint256[7] memory input) internal view override returns (bool ok, uint256 x, uint256 y) {{
+    function _msm(uint256 bx, uint256 by, uint256[{n}] memory input) internal view override returns (bool ok, uint256 x, uint256 y) {{
         assembly {{
             // acc at f / f+32, scratch at f+64..
             function mulAcc(acc, px, py, v) -> success {{
@@ -181,16 +181,16 @@ contract {contract_name} is PreparedChecks {{
             mstore(add(f, 32), by)
             ok := 1
             // Canonical inputs only; the answer is 0 or 1.
-            for {{ let i := 0 }} lt(i, 6) {{ i := add(i, 1) }} {{
+            for {{ let i := 0 }} lt(i, {scalars}) {{ i := add(i, 1) }} {{
                 if iszero(lt(mload(add(input, mul(i, 32))), R)) {{ ok := 0 }}
             }}
-            let answer := mload(add(input, 192))
+            let answer := mload(add(input, {answer_off}))
             if gt(answer, 1) {{ ok := 0 }}
             if ok {{
 {acc}                if answer {{
                     let s := add(f, 64)
-                    mstore(s, IC7_X)
-                    mstore(add(s, 32), IC7_Y)
+                    mstore(s, IC{n}_X)
+                    mstore(add(s, 32), IC{n}_Y)
                     mstore(add(s, 64), mload(f))
                     mstore(add(s, 96), mload(add(f, 32)))
                     ok := and(ok, staticcall(gas(), 6, s, 128, f, 64))
@@ -242,6 +242,9 @@ contract {contract_name} is PreparedChecks {{
         }}
     }}
 }}
-"#
+"#,
+        n = NUM_PUBLIC_INPUTS,
+        scalars = NUM_PUBLIC_INPUTS - 1,
+        answer_off = (NUM_PUBLIC_INPUTS - 1) * 32,
     ))
 }
