@@ -312,11 +312,6 @@ fn record_filter_gadget_evaluates_each_clause() {
             t,
         ),
         (r#"{"code_in":["sct|38341003"]}"#, obs.clone(), f),
-        (
-            r#"{"code_in":["loinc|4548-4"]},{"code_in":["loinc|8480-6"]}"#,
-            obs.clone(),
-            f,
-        ),
         // Any coding of a multi-coded record matches; an unqueryable coding is ignored.
         (r#"{"code_in":["loinc|4548-4"]}"#, multi.clone(), t),
         (r#"{"code_in":["loinc|17856-6"]}"#, multi.clone(), t),
@@ -464,7 +459,7 @@ fn query_hash_gadget_matches_compiled_query_hash() {
         r#"{"version":1,"records":{"kind":"Condition","quantifier":"none","where":[{"code_in":["sct|38341003","sct|44054006"]},{"status_in":["active"]}]},"age_at_least":{"years":65,"on":"2024-02-29"}}"#,
         r#"{"version":1,"records":{"kind":"Observation","quantifier":{"count_at_least":3},"where":[{"value_between":{"min":"-1.5","max":"99.999","unit":"mg/dL"}},{"date_after":"2000-01-01"},{"date_before":"2020-01-01"}]}}"#,
         r#"{"version":1,"records":{"kind":"AllergyIntolerance","quantifier":{"count_at_most":65535}}}"#,
-        r#"{"version":1,"records":{"kind":"Immunization","quantifier":"exists","where":[{"code_in":["cvx|1"]},{"code_in":["cvx|2"]},{"status_in":["active"]},{"status_in":["inactive"]}]}}"#,
+        r#"{"version":1,"records":{"kind":"Immunization","quantifier":"exists","where":[{"code_in":["cvx|1","cvx|2"]},{"status_in":["active"]},{"status_in":["inactive"]}]}}"#,
     ];
     for json in queries {
         let cq = q(json).compile().unwrap();

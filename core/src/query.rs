@@ -230,12 +230,25 @@ impl Query {
                     other => other,
                 };
                 match f {
+                    // One list per clause type: a record matches a list if ANY of its codings
+                    // is in it, so two lists may be met by two different codings of one
+                    // record (SNOMED CT in one, ICD-10-CM in the other) — a relation the
+                    // single compiled set cannot express. Intersecting the lists would answer
+                    // "no" for such a record, a false statement; refusing is honest.
                     Filter::CodeIn(list) => {
+                        if codes.is_some() {
+                            return Err(at(CoreError::Query(ONE_LIST.replace("{}", "code_in"))));
+                        }
                         let set = code_set("code_in", list, CODE_SET_SIZE, CodeRole::Concept)
                             .map_err(at)?;
                         codes = Some(intersect(codes, set));
                     }
                     Filter::ValueCodeIn(list) => {
+                        if value_codes.is_some() {
+                            return Err(at(CoreError::Query(
+                                ONE_LIST.replace("{}", "value_code_in"),
+                            )));
+                        }
                         let set =
                             code_set("value_code_in", list, VALUE_CODE_SET_SIZE, CodeRole::Value)
                                 .map_err(at)?;
@@ -384,7 +397,11 @@ fn code_set(what: &str, list: &[String], max: usize, role: CodeRole) -> Result<V
     Ok(set)
 }
 
-/// Several clauses of one type intersect.
+const ONE_LIST: &str = "a record clause takes one {} list: each list may be met by a \
+different coding of the same record, which one proof cannot express; merge the codes into \
+one list";
+
+/// Several clauses of one type intersect (status clauses; code lists are refused above).
 fn intersect(prev: Option<Vec<Fr>>, set: Vec<Fr>) -> Vec<Fr> {
     match prev {
         None => set,
@@ -527,15 +544,28 @@ mod tests {
     #[test]
     fn empty_intersections_match_nothing() {
         let c = q(r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[
-            {"code_in":["sct|38341003"]},{"code_in":["sct|44054006"]},{"status_in":["active"]},{"status_in":["inactive"]},
-            {"value_code_in":["sct|266919005"]},{"value_code_in":["sct|77176002"]}]}}"#)
+            {"code_in":["sct|38341003"]},{"status_in":["active"]},{"status_in":["inactive"]},
+            {"value_code_in":["sct|266919005"]}]}}"#)
         .unwrap()
         .compile()
         .unwrap();
-        assert_eq!(c.codes, [Fr::from(NO_CODE); 32]);
-        assert_eq!(c.value_codes, [Fr::from(NO_CODE); 8]);
         assert!(!c.code_any && !c.value_code_any);
         assert_eq!(c.statuses, [NO_STATUS; 8]);
+        // Two code lists would intersect into a false "no" for a record coded in both
+        // systems (one coding in each list): refused, with the reason.
+        for (clause, name) in [
+            (r#"{"code_in":["sct|38341003"]},{"code_in":["icd10cm|I10"]}"#, "code_in"),
+            (
+                r#"{"value_code_in":["sct|266919005"]},{"value_code_in":["sct|77176002"]}"#,
+                "value_code_in",
+            ),
+        ] {
+            let json = format!(
+                r#"{{"version":1,"records":{{"kind":"Condition","quantifier":"exists","where":[{clause}]}}}}"#
+            );
+            let e = q(&json).unwrap().compile().unwrap_err().to_string();
+            assert!(e.contains(&format!("one {name} list")) && e.contains("where[1]"), "{e}");
+        }
     }
 
     #[test]

@@ -379,8 +379,8 @@ fn a_proof_under_another_circuit_id_is_rejected() {
         let e = verify_for(&w.set, &w.jonathan, &t, &q, Fr::from(CHALLENGE)).unwrap_err();
         assert!(matches!(e, VerifyError::InvalidProof { .. }), "{name}: {e}");
         assert!(!pairing_accepts(&t, &t.public));
-        // A circuit this verifier does not know.
-        t.circuit = "exists-v3".into();
+        // A circuit this verifier does not know (the previous relation's id).
+        t.circuit = "exists-v2".into();
         assert!(matches!(
             verify_for(&w.set, &w.jonathan, &t, &q, Fr::from(CHALLENGE)),
             Err(VerifyError::UnknownCircuit { .. })
@@ -542,7 +542,7 @@ fn a_witness_with_the_wrong_answer_is_unsatisfiable_and_its_proof_fails() {
         let mut bytes = Vec::new();
         proof.serialize_compressed(&mut bytes).unwrap();
         let att = Attestation {
-            version: 1,
+            version: zkmed_core::attestation::ATTESTATION_VERSION,
             circuit: id.as_str().into(),
             key_hash: k.key_hash.clone(),
             public,
@@ -777,11 +777,10 @@ fn non_canonical_public_inputs_are_rejected_at_parse() {
     assert_eq!(&Attestation::from_json(json.as_bytes()).unwrap(), att);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let fields = [
-        "record_commitment",
-        "identity_commitment",
+        "identity_root",
+        "state_root",
         "query_hash",
         "challenge",
-        "scope",
         "nullifier",
     ];
     let xs = att.public.to_field_elements();

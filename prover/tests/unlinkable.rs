@@ -156,8 +156,22 @@ fn chronic_condition() -> Record {
 fn the_omission_attack_fails() {
     let keys = keys(&[CircuitId::Scan64]);
     let set = keyset(&keys);
-    let name = "Alejandro_Riojas";
-    let mut p = patient(name, 41);
+    // A patient whose records hold no chronic condition: one well-child visit's procedure.
+    let name = "healthy";
+    let mut well = chronic_condition();
+    well.kind = Kind::Procedure;
+    well.codes = vec![Code::new("http://snomed.info/sct", "430193006")];
+    well.status = Status::Completed;
+    let base = || zkmed_records::ImportedPatient {
+        patient: zkmed_records::PatientInfo {
+            birth_date: chrono::NaiveDate::from_ymd_opt(1980, 1, 2).unwrap(),
+            gender: zkmed_records::Gender::Female,
+        },
+        patient_id: Some(name.into()),
+        records: vec![well.clone()],
+        report: Default::default(),
+    };
+    let mut p = patient_from(name, base(), 41);
     let mut world = share_world(&mut [&mut p]);
     let ncc = predicate("no-chronic-conditions");
     let before = prove_in(&keys, &p, &world, &ncc, 5, 51).unwrap();
@@ -165,7 +179,7 @@ fn the_omission_attack_fails() {
 
     // Issuer 2 appends the diagnosis: new state (same identity), old state spent.
     let second = world.add_issuer().unwrap();
-    let mut imported = import(name);
+    let mut imported = base();
     imported.records.push(chronic_condition());
     let mut r = rng(42);
     let opening = Opening::create(imported, p.identity.commitment(), &mut r).unwrap();
