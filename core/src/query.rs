@@ -563,7 +563,7 @@ mod tests {
             let json = format!(
                 r#"{{"version":1,"records":{{"kind":"Condition","quantifier":"exists","where":[{clause}]}}}}"#
             );
-            let e = q(&json).unwrap().compile().unwrap_err().to_string();
+            let e = q(&json).unwrap_err().to_string();
             assert!(e.contains(&format!("one {name} list")) && e.contains("where[1]"), "{e}");
         }
     }
