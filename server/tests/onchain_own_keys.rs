@@ -6,13 +6,14 @@
 //! zkmed export solidity --circuit exists-v3 --out V.sol             # their verifier
 //! node tools/solc/compile.mjs --verifier V.sol --out V.json         # compiled
 //! zkmed chain --rpc URL --key GOV install-verifier --circuit exists-v3 --artifact V.json
-//! zkmed chain --rpc URL check --token 1 --attestation att.json --predicate ... --challenge C
+//! zkmed chain --rpc URL check --attestation att.json --predicate ... --request R --scope S
 //! ```
 //!
 //! Also on the way: `chain deploy` refuses to overwrite a deployment without --force,
 //! read-only commands need no key, addresses must pass EIP-55 when mixed-case, a one-time
-//! claim is consumed only by the account its challenge names, a dead node fails within
-//! --rpc-timeout.
+//! claim (the scoped nullifier) is consumed only by the account its request value names, a
+//! dead node fails within --rpc-timeout. The patient's genesis state is anchored by the
+//! issuer's batch (the library: `zkmed issuer serve` does it in production).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -53,7 +54,7 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
     ));
     let v_sol = std::fs::read_to_string(p("V.sol")).unwrap();
     let committed =
-        std::fs::read_to_string(repo().join("contracts/generated/ExistsV2Verifier.sol")).unwrap();
+        std::fs::read_to_string(repo().join("contracts/generated/ExistsV3Verifier.sol")).unwrap();
     assert_ne!(v_sol, committed, "fresh keys, another verifying key");
 
     // 3. Compiled with the pinned solc-js, as the committed artifacts are.
@@ -69,7 +70,7 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         String::from_utf8_lossy(&compiled.stderr)
     );
     let artifact = json(&std::fs::read_to_string(p("V.json")).unwrap());
-    assert_eq!(artifact["contractName"], "ExistsV2Verifier");
+    assert_eq!(artifact["contractName"], "ExistsV3Verifier");
 
     // A real node, and the suite deployed by governance (account 0).
     let node = zkmed_chain::testing::anvil();
@@ -132,7 +133,8 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         ],
     ));
 
-    // The patient: identity, records committed, token minted and root anchored.
+    // The patient: identity, records committed, token minted, genesis state anchored by the
+    // hospital's batch; the patient keeps its anchored-state file.
     let bundle = repo().join("fixtures/demo/jonathan-hermiston.json");
     ok(&zkmed(k, &["identity", "new", "--out", &p("id.json")]));
     let c = json(&ok(&zkmed(
@@ -157,7 +159,31 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         &["mint", "--patient", &patient, "--identity-commitment", &idc],
     )));
     assert_eq!(t["token"], "1");
-    ok(&chain(Some(1), &["anchor", "--token", "1", "--root", &rc]));
+    {
+        use zkmed_chain::backend::{Registry, RpcBackend, U256};
+        use zkmed_server::genesis::{anchor_genesis, GenesisPatient};
+        let d =
+            zkmed_chain::Deployment::load(&tmp.path().join("chain/deployment-rpc.json")).unwrap();
+        let backend = RpcBackend::connect(&url, &zkmed_chain::testing::key(&node, 1)).unwrap();
+        let mut h = Registry::attach(backend, d);
+        let fr = |s: &str| zkmed_core::field::parse_fr(s).unwrap();
+        let batch = anchor_genesis(
+            &mut h,
+            &[GenesisPatient {
+                token: U256::from(1u64),
+                identity_commitment: fr(&idc),
+                record_commitment: fr(&rc),
+                rho: zkmed_records::opening::random_salt(&mut rand::rngs::OsRng),
+            }],
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap();
+        std::fs::write(
+            p("state.json"),
+            serde_json::to_vec(&batch.states[0]).unwrap(),
+        )
+        .unwrap();
+    }
 
     // 4. Installed by governance.
     let i = json(&ok(&chain(
@@ -172,16 +198,16 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
     )));
     assert!(i["verifier"].is_string(), "{i}");
 
-    // The verifier (insurer) picks a nonce; its challenge names its account. Read-only.
+    // The verifier (insurer) picks a nonce; its request value names its account. Read-only.
     let ch = json(&ok(&chain(
         None,
         &["challenge", "--nonce", "7", "--submitter", &insurer],
     )));
-    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let request = ch["request"].as_str().unwrap().to_string();
     assert_eq!(ch["chain_id"], 31337);
     // The same, asked by the insurer itself.
     let own = json(&ok(&chain(Some(2), &["challenge", "--nonce", "7"])));
-    assert_eq!(own["challenge"], ch["challenge"]);
+    assert_eq!(own["request"], ch["request"]);
 
     // The patient proves with their own keys.
     let prove = |scope: &str, out: &str| {
@@ -191,14 +217,16 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
                 "prove",
                 "--predicate",
                 "has-organ-transplant",
-                "--challenge",
-                &challenge,
+                "--request",
+                &request,
                 "--scope",
                 scope,
                 "--opening",
                 &p("opening.json"),
                 "--identity",
                 &p("id.json"),
+                "--state",
+                &p("state.json"),
                 "--out",
                 &p(out),
             ],
@@ -208,10 +236,10 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
     let check = |key: Option<usize>, extra: &[&str]| {
         let mut a = vec![
             "check",
-            "--token",
-            "1",
             "--predicate",
             "has-organ-transplant",
+            "--scope",
+            "text:claims",
         ];
         a.extend_from_slice(extra);
         chain(key, &a)
@@ -221,7 +249,7 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
     // 5. The check passes on chain, with no key.
     let v = json(&ok(&check(
         None,
-        &["--attestation", &att, "--challenge", &challenge],
+        &["--attestation", &att, "--request", &request],
     )));
     assert_eq!(
         (v["valid"].clone(), v["answer"].clone()),
@@ -237,11 +265,13 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
             &att,
             "--predicate",
             "has-organ-transplant",
-            "--challenge",
-            &challenge,
+            "--request",
+            &request,
+            "--scope",
+            "text:claims",
             "--chain-dir",
             &dir,
-            "--rpc",
+            "--rpc-url",
             &url,
         ],
     )));
@@ -256,14 +286,14 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
             "exists-v3",
             "--artifact",
             repo()
-                .join("contracts/artifacts/ExistsV2Verifier.json")
+                .join("contracts/artifacts/ExistsV3Verifier.json")
                 .to_str()
                 .unwrap(),
         ],
     ));
     let e = err(&check(
         None,
-        &["--attestation", &att, "--challenge", &challenge],
+        &["--attestation", &att, "--request", &request],
     ));
     assert!(e.contains("InvalidProof"), "{e}");
     ok(&chain(
@@ -277,19 +307,13 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         ],
     ));
 
-    // A one-time claim: only the account the challenge names consumes it. Another
-    // account sending the same attestation and nonce is refused, and the claim is intact.
+    // A one-time claim: only the account the request value names consumes it (spends the
+    // attestation's nullifier in the scope). Another account sending the same attestation
+    // and nonce is refused, and the claim is intact.
     let consume = |key: usize| {
         check(
             Some(key),
-            &[
-                "--attestation",
-                &att,
-                "--nonce",
-                "7",
-                "--consume-scope",
-                "text:claims",
-            ],
+            &["--attestation", &att, "--nonce", "7", "--consume"],
         )
     };
     let e = err(&consume(4));
@@ -302,16 +326,15 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         None,
         &[
             "check",
-            "--token",
-            "1",
             "--predicate",
             "has-organ-transplant",
+            "--scope",
+            "text:claims",
             "--attestation",
             &att,
             "--nonce",
             "7",
-            "--consume-scope",
-            "text:claims",
+            "--consume",
         ],
     ));
     assert!(e.contains("needs --key"), "{e}");
@@ -321,8 +344,6 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         Some(0),
         &["accredit", "--issuer", &stranger, "--name", "Other Lab"],
     ));
-    let e = err(&chain(Some(4), &["anchor", "--token", "1", "--root", "5"]));
-    assert!(e.contains("NotAuthorisedByPatient"), "{e}");
     let e = err(&chain(
         Some(4),
         &["authorise", "--token", "1", "--issuer", &stranger],
@@ -332,7 +353,6 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
         Some(3),
         &["authorise", "--token", "1", "--issuer", &stranger],
     ));
-    ok(&chain(Some(4), &["anchor", "--token", "1", "--root", "5"]));
     ok(&chain(
         Some(3),
         &[
@@ -344,8 +364,6 @@ fn own_keys_setup_export_compile_install_check_on_a_real_node() {
             "--withdraw",
         ],
     ));
-    let e = err(&chain(Some(4), &["anchor", "--token", "1", "--root", "6"]));
-    assert!(e.contains("NotAuthorisedByPatient"), "{e}");
 
     // --force replaces the deployment file.
     ok(&chain(Some(0), &["deploy", "--force"]));

@@ -100,9 +100,10 @@ pub enum ChainCmd {
         #[arg(long)]
         withdraw: bool,
     },
-    /// The challenge a verifier gives the patient for a one-time claim it will consume:
-    /// `keccak256(chainid, attestation verifier, SUBMITTER, NONCE) mod r` (read-only).
-    /// Only SUBMITTER can consume an attestation proven with it.
+    /// The request value a verifier gives the patient for a one-time claim it will
+    /// consume: `keccak256(chainid, attestation verifier, SUBMITTER, NONCE) mod r`
+    /// (read-only). Only SUBMITTER can consume an attestation proven with it (`zkmed prove
+    /// --request VALUE --scope S`).
     Challenge {
         /// A number the verifier picks, fresh per claim (decimal or 0x hex).
         #[arg(long)]
@@ -117,42 +118,42 @@ pub enum ChainCmd {
     InstallVerifier {
         #[arg(long, default_value = "exists-v3")]
         circuit: String,
-        /// e.g. contracts/artifacts/ExistsV2Verifier.json
+        /// e.g. contracts/artifacts/ExistsV3Verifier.json
         #[arg(long)]
         artifact: PathBuf,
     },
-    /// Check an attestation on chain (read-only, costs nothing): the registries, then the
-    /// pairing, in the attestation verifier contract. Prints the answer or the revert reason.
+    /// Check an attestation on chain (read-only, costs nothing): its roots within the
+    /// window in the identity and state registries, then the pairing, in the attestation
+    /// verifier contract. Prints the answer or the revert reason.
     Check {
-        #[arg(long)]
-        token: u64,
         #[arg(long, default_value = "attestation.json")]
         attestation: PathBuf,
         #[command(flatten)]
         query: QueryArgs,
-        /// The challenge the attestation answers (default with --nonce: this account's
+        /// The request value the attestation answers (default with --nonce: this account's
         /// `zkmed chain challenge --nonce N`).
         #[arg(long, required_unless_present = "nonce")]
-        challenge: Option<String>,
-        /// Accept a root current at some moment in the last N seconds (default: current).
-        #[arg(long, default_value_t = 0)]
-        within: u64,
-        /// Spend the token's one-time claim in this scope (a transaction, from this
-        /// account; needs --nonce).
+        request: Option<String>,
+        /// The verifier's scope (the challenge is H(scope, request)).
+        #[arg(long, default_value = "text:default")]
+        scope: String,
+        /// Accept roots superseded at most this many seconds ago (0: current roots only).
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+        window: u64,
+        /// Spend the attestation's nullifier in its scope (a one-time claim: a transaction
+        /// from this account; needs --nonce).
         #[arg(long, requires = "nonce")]
-        consume_scope: Option<String>,
-        /// The nonce of this account's challenge (`zkmed chain challenge`), for
-        /// --consume-scope.
+        consume: bool,
+        /// The nonce of this account's request value (`zkmed chain challenge`).
         #[arg(long)]
         nonce: Option<String>,
-        /// The prepared check (one scalar multiplication; the cheapest on-chain check)
-        /// against the token's snapshot (`zkmed chain prepare`, at most `--within` seconds
-        /// old) and the request registered for this question, challenge and SCOPE
-        /// (`zkmed chain register-request`).
-        #[arg(long, value_name = "SCOPE")]
-        prepared: Option<String>,
+        /// The prepared check (the cheapest on-chain check): the request registered for
+        /// this question, request and scope (`zkmed chain register-request`) and the roots
+        /// prepared for the circuit (`zkmed chain prepare`).
+        #[arg(long)]
+        prepared: bool,
     },
-    /// Register a verifier's question, challenge and scope with the circuit's verifier
+    /// Register a verifier's question, request value and scope with the circuit's verifier
     /// contract, for this account's prepared checks (anyone, for itself).
     RegisterRequest {
         #[arg(long, default_value = "exists-v3")]
@@ -160,17 +161,17 @@ pub enum ChainCmd {
         #[command(flatten)]
         query: QueryArgs,
         #[arg(long)]
-        challenge: String,
-        #[arg(long)]
+        request: String,
+        #[arg(long, default_value = "text:default")]
         scope: String,
     },
-    /// Snapshot a token for prepared checks (anyone): the registries are checked now and
-    /// the token's precomputed term is stored with the time.
+    /// Prepare a pair of roots for prepared checks (anyone): the chain's current identity and
+    /// global state roots, or an attestation's (--attestation).
     Prepare {
-        #[arg(long)]
-        token: u64,
         #[arg(long, default_value = "exists-v3")]
         circuit: String,
+        #[arg(long)]
+        attestation: Option<PathBuf>,
     },
     /// Revoke an identity token (its minting issuer, or governance).
     Revoke {
@@ -196,7 +197,7 @@ impl ChainCmd {
     fn sends(&self) -> bool {
         match self {
             ChainCmd::Status { .. } | ChainCmd::Challenge { .. } => false,
-            ChainCmd::Check { consume_scope, .. } => consume_scope.is_some(),
+            ChainCmd::Check { consume, .. } => *consume,
             _ => true,
         }
     }
@@ -335,7 +336,7 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
             };
             let chain_id = zkmed_chain::backend::Backend::chain_id(&mut r.backend)?;
             let c = zkmed_chain::submitter_challenge(chain_id, d.verifier, submitter, nonce);
-            json!({"challenge": fr_to_dec(&c), "submitter": submitter.to_string(),
+            json!({"request": fr_to_dec(&c), "submitter": submitter.to_string(),
                    "nonce": nonce.to_string(), "chain_id": chain_id})
         }
         ChainCmd::InstallVerifier { circuit, artifact } => {
@@ -357,92 +358,85 @@ fn cmd_chain(mut a: ChainArgs, json: bool) -> Result<()> {
             json!({"circuit": circuit, "verifier": address.to_string(), "gas": gas})
         }
         ChainCmd::Check {
-            token,
             attestation,
             query,
-            challenge,
-            within,
-            consume_scope,
+            request,
+            scope,
+            window,
+            consume,
             nonce,
             prepared,
         } => {
             let att = read_attestation(&attestation)?;
             let qh = load_query(&query)?.hash()?;
             let nonce = nonce.as_deref().map(parse_nonce).transpose()?;
-            let challenge = match (challenge, nonce) {
-                (Some(c), _) => parse_field_arg("challenge", &c)?,
+            let request = match (request, nonce) {
+                (Some(c), _) => parse_field_arg("request", &c)?,
                 (None, Some(n)) => r.submitter_challenge(n)?,
-                (None, None) => bail!("--challenge or --nonce is required"),
+                (None, None) => bail!("--request or --nonce is required"),
             };
-            let token = zkmed_chain::backend::U256::from(token);
-            // The same mapping as `prove --scope` (the domain is the field, not the flag).
-            let scope_arg = |flag: &str, s: &str| {
-                zkmed_server::input::parse_field("scope", s).map_err(|e| anyhow!("--{flag}: {e}"))
+            let scope = parse_field_arg("scope", &scope)?;
+            let challenge = zkmed_state::note::challenge(scope, request);
+            let (answer, gas) = if prepared {
+                let req = zkmed_chain::backend::Request {
+                    circuit: att.circuit.clone(),
+                    query_hash: qh,
+                    scope,
+                    request,
+                };
+                let rejected = "attestation REJECTED on chain (prepared check)";
+                let answer = r.check_prepared(&att, &req, window).context(rejected)?;
+                let gas = match (consume, nonce) {
+                    (true, Some(n)) => Some(
+                        r.consume_prepared_with_nonce(&att, &req, n, window)
+                            .context(rejected)?,
+                    ),
+                    _ => None,
+                };
+                (answer, gas)
+            } else {
+                let rejected = "attestation REJECTED on chain";
+                let answer = r.check(&att, &qh, &challenge, window).context(rejected)?;
+                let gas = match (consume, nonce) {
+                    (true, Some(n)) => Some(
+                        r.consume_with_nonce(&att, &qh, n, &scope, window)
+                            .context(rejected)?,
+                    ),
+                    _ => None,
+                };
+                (answer, gas)
             };
-            let consume_scope = consume_scope
-                .map(|s| scope_arg("consume-scope", &s))
-                .transpose()?;
-            let is_prepared = prepared.is_some();
-            let (answer, gas) = match prepared {
-                Some(scope) => {
-                    let request = zkmed_chain::backend::Request {
-                        circuit: att.circuit.clone(),
-                        query_hash: qh,
-                        challenge,
-                        scope: scope_arg("prepared", &scope)?,
-                    };
-                    if consume_scope.is_some_and(|c| c != request.scope) {
-                        bail!("--consume-scope and --prepared name different scopes");
-                    }
-                    let rejected = "attestation REJECTED on chain (prepared check)";
-                    let answer = r
-                        .check_prepared(token, &att, &request, within)
-                        .context(rejected)?;
-                    let gas = match (consume_scope, nonce) {
-                        (Some(_), Some(n)) => Some(
-                            r.consume_prepared_with_nonce(token, &att, &request, n, within)
-                                .context(rejected)?,
-                        ),
-                        _ => None,
-                    };
-                    (answer, gas)
-                }
-                None => {
-                    let rejected = "attestation REJECTED on chain";
-                    let answer = r
-                        .check(token, &att, &qh, &challenge, within)
-                        .context(rejected)?;
-                    let gas = match (consume_scope, nonce) {
-                        (Some(scope), Some(n)) => Some(
-                            r.consume_with_nonce(token, &att, &qh, n, &scope, within)
-                                .context(rejected)?,
-                        ),
-                        _ => None,
-                    };
-                    (answer, gas)
-                }
-            };
-            json!({"valid": true, "answer": answer, "prepared": is_prepared,
+            json!({"valid": true, "answer": answer, "prepared": prepared, "window_s": window,
                    "consumed": gas.is_some(), "gas": gas})
         }
         ChainCmd::RegisterRequest {
             circuit,
             query,
-            challenge,
+            request,
             scope,
         } => {
             let request = zkmed_chain::backend::Request {
                 circuit,
                 query_hash: load_query(&query)?.hash()?,
-                challenge: parse_field_arg("challenge", &challenge)?,
                 scope: parse_field_arg("scope", &scope)?,
+                request: parse_field_arg("request", &request)?,
             };
             let gas = r.register_request(&request)?;
             json!({"request": request.id().to_string(), "gas": gas})
         }
-        ChainCmd::Prepare { token, circuit } => {
-            let gas = r.prepare(zkmed_chain::backend::U256::from(token), &circuit)?;
-            json!({"token": token, "circuit": circuit, "gas": gas})
+        ChainCmd::Prepare {
+            circuit,
+            attestation,
+        } => {
+            let (ir, sr) = match attestation {
+                Some(f) => {
+                    let att = read_attestation(&f)?;
+                    (att.public.identity_root, att.public.state_root)
+                }
+                None => (r.identity_root()?, r.global_root()?),
+            };
+            let gas = r.prepare_roots(&circuit, &ir, &sr)?;
+            json!({"circuit": circuit, "identity_root": fr_to_dec(&ir), "state_root": fr_to_dec(&sr), "gas": gas})
         }
         ChainCmd::Revoke { token } => {
             json!({"gas": r.revoke(zkmed_chain::backend::U256::from(token))?})

@@ -14,7 +14,7 @@ pub enum ExportCmd {
     Solidity {
         #[arg(long, default_value = "exists-v3")]
         circuit: String,
-        /// Contract name (default: from the circuit id, e.g. ExistsV2Verifier).
+        /// Contract name (default: from the circuit id, e.g. ExistsV3Verifier).
         #[arg(long)]
         name: Option<String>,
         #[arg(long)]
@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, cmd: ExportCmd) -> Result<()> {
     }
 }
 
-/// `ExistsV2Verifier` for `exists-v3`.
+/// `ExistsV3Verifier` for `exists-v3`.
 fn contract_name(circuit: &str) -> String {
     circuit
         .split('-')
