@@ -684,6 +684,67 @@ fn chain_commands_and_verification_windows() {
         "{e}"
     );
 
+    // On chain (the committed verifier holds the test keys the demo proved with): the
+    // check reads the same roots within the window, then the pairing; the prepared check
+    // uses a registered request and the prepared roots.
+    let (_, scope, request, pred) = d.verifiers()[0].clone();
+    let att = d.attestation(patient, 0);
+    let artifact = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contracts/artifacts/ExistsV3Verifier.json"
+    );
+    ok(&chain(&[
+        "install-verifier",
+        "--circuit",
+        "exists-v3",
+        "--artifact",
+        artifact,
+    ]));
+    let check = |who: &str, extra: &[&str]| {
+        let mut a = vec![
+            "--as",
+            who,
+            "check",
+            "--attestation",
+            &att,
+            "--predicate",
+            &pred,
+            "--scope",
+            &scope,
+        ];
+        a.extend_from_slice(extra);
+        chain(&a)
+    };
+    let c = json(&ok(&check(stranger, &["--request", &request])));
+    assert_eq!(
+        (c["valid"].clone(), c["answer"].clone()),
+        (true.into(), true.into()),
+        "{c}"
+    );
+    assert_eq!(c["window_s"], 3600, "{c}");
+    let e = err(&check(stranger, &["--request", &request, "--window", "0"]));
+    assert!(e.contains("IdentityRootNotAccepted"), "{e}");
+    let e = err(&check(stranger, &["--request", "text:another"]));
+    assert!(e.contains("ChallengeMismatch"), "{e}");
+    ok(&chain(&[
+        "--as",
+        g1,
+        "register-request",
+        "--predicate",
+        &pred,
+        "--request",
+        &request,
+        "--scope",
+        &scope,
+    ]));
+    ok(&chain(&["--as", g1, "prepare", "--attestation", &att]));
+    let c = json(&ok(&check(g1, &["--request", &request, "--prepared"])));
+    assert_eq!(
+        (c["answer"].clone(), c["prepared"].clone()),
+        (true.into(), true.into()),
+        "{c}"
+    );
+
     // Guardian recovery re-binds a token; revocation empties its leaf.
     let rec = |who: &str, step: &str| {
         chain(&[
