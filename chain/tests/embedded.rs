@@ -1,115 +1,66 @@
 //! The same contracts on the embedded revm chain; a restart keeps the state.
 
-use alloy::primitives::{Address, Bytes, U256};
-use alloy::sol_types::{SolCall, SolConstructor};
-use zkmed_chain::bindings::{IssuerRegistry, RecordRegistry, ZkmedIdentity};
+use alloy::primitives::{Address, U256};
+use alloy::sol_types::SolCall;
+use zkmed_chain::backend::{Backend, EmbeddedBackend, Registry};
+use zkmed_chain::bindings::ZkmedIdentity;
 use zkmed_chain::embedded::EmbeddedChain;
-
-fn deploy(chain: &mut EmbeddedChain, from: Address, code: &Bytes, args: Vec<u8>) -> Address {
-    let mut init = code.to_vec();
-    init.extend(args);
-    chain
-        .transact("deploy", from, None, init.into())
-        .unwrap()
-        .created
-        .unwrap()
-}
+use zkmed_core::Fr;
+use zkmed_state::IndexedTree;
 
 #[test]
 fn deploy_mint_anchor_and_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("chain.json");
+    let file = dir.path().join(EmbeddedChain::FILE);
     let gov = Address::repeat_byte(0x11);
     let hospital = Address::repeat_byte(0x22);
     let patient = Address::repeat_byte(0x33);
-    let (issuers, identity, records);
+    let (d, global);
     {
-        let mut c = EmbeddedChain::open(&file).unwrap();
-        issuers = deploy(
-            &mut c,
-            gov,
-            &IssuerRegistry::BYTECODE,
-            IssuerRegistry::constructorCall { governance: gov }.abi_encode(),
-        );
-        let poseidon = deploy(
-            &mut c,
-            gov,
-            &zkmed_chain::bindings::PoseidonT3::BYTECODE,
-            Vec::new(),
-        );
-        identity = deploy(
-            &mut c,
-            gov,
-            &ZkmedIdentity::BYTECODE,
-            ZkmedIdentity::constructorCall {
-                issuerRegistry: issuers,
-                poseidonT3: poseidon,
-            }
-            .abi_encode(),
-        );
-        records = deploy(
-            &mut c,
-            gov,
-            &RecordRegistry::BYTECODE,
-            RecordRegistry::constructorCall {
-                issuerRegistry: issuers,
-                identityToken: identity,
-            }
-            .abi_encode(),
-        );
-        // Unaccredited: the mint reverts.
-        let mint = ZkmedIdentity::mintCall {
-            patient,
-            commitment: U256::from(77),
-            guardians: vec![],
-            threshold: 0,
-        };
-        assert!(c
-            .transact("mint", hospital, Some(identity), mint.abi_encode().into())
-            .is_err());
-        let acc = IssuerRegistry::accreditCall {
-            issuer: hospital,
-            name: "H".into(),
-        };
-        c.transact("accredit", gov, Some(issuers), acc.abi_encode().into())
-            .unwrap();
-        c.transact("mint", hospital, Some(identity), mint.abi_encode().into())
-            .unwrap();
-        let anchor = RecordRegistry::anchorCall {
-            tokenId: U256::from(1),
-            root: U256::from(4242),
-            kind: 0,
-        };
-        let gas = c
-            .transact(
-                "anchor",
-                hospital,
-                Some(records),
-                anchor.abi_encode().into(),
+        let backend = EmbeddedBackend::open(dir.path(), gov).unwrap();
+        let mut g = Registry::deploy(backend.clone()).unwrap();
+        d = g.deployment;
+        let mut h = Registry::attach(backend.as_account(hospital), d);
+        // Unaccredited: the mint and the batch revert.
+        assert!(h.mint(patient, &Fr::from(77u64), &[], 0).is_err());
+        let mut spent = IndexedTree::new();
+        let prev = spent.root();
+        spent.insert(Fr::from(5u64)).unwrap();
+        assert!(h
+            .anchor_state_batch(
+                &Fr::from(4242u64),
+                1,
+                &prev,
+                &spent.root(),
+                &[Fr::from(5u64)]
             )
-            .unwrap()
-            .gas_used;
-        assert!(gas > 50_000 && gas < 200_000, "{gas}");
+            .is_err());
+        g.accredit(hospital, "H").unwrap();
+        h.mint(patient, &Fr::from(77u64), &[], 0).unwrap();
+        let gas = h
+            .anchor_state_batch(
+                &Fr::from(4242u64),
+                1,
+                &prev,
+                &spent.root(),
+                &[Fr::from(5u64)],
+            )
+            .unwrap();
+        assert!(gas > 30_000 && gas < 1_000_000, "{gas}");
+        global = g.global_root().unwrap();
+        assert_eq!(g.spent_root().unwrap(), spent.root());
     }
     // A new process: the state is read back from the file.
-    let mut c = EmbeddedChain::open(&file).unwrap();
-    let out = c
-        .call(
-            "currentRoot",
-            records,
-            RecordRegistry::currentRootCall {
-                tokenId: U256::from(1),
-            }
-            .abi_encode()
-            .into(),
-        )
-        .unwrap();
-    let root = RecordRegistry::currentRootCall::abi_decode_returns(&out).unwrap();
-    assert_eq!(root, U256::from(4242));
-    let out = c
+    let backend = EmbeddedBackend::open(dir.path(), gov).unwrap();
+    let mut g = Registry::attach(backend.clone(), d);
+    assert_eq!(g.global_root().unwrap(), global);
+    assert_eq!(g.issuer_leaf(0).unwrap(), Fr::from(4242u64));
+    assert_eq!(g.state_batches().unwrap().len(), 1);
+    let out = g
+        .backend
         .call(
             "locked",
-            identity,
+            d.identity,
             ZkmedIdentity::lockedCall {
                 tokenId: U256::from(1),
             }
@@ -119,20 +70,11 @@ fn deploy_mint_anchor_and_restart() {
         .unwrap();
     assert!(ZkmedIdentity::lockedCall::abi_decode_returns(&out).unwrap());
     // Soul-bound here too.
-    let t = ZkmedIdentity::transferFromCall {
-        from: patient,
-        to: gov,
-        tokenId: U256::from(1),
-    };
-    assert!(c
-        .transact(
-            "transferFrom",
-            patient,
-            Some(identity),
-            t.abi_encode().into()
-        )
-        .is_err());
+    let mut p = Registry::attach(backend.as_account(patient), d);
+    assert!(p.transfer(U256::from(1), gov).is_err());
+    drop((g, p, backend));
     // While one handle holds the chain, another open is refused (never two writers).
+    let c = EmbeddedChain::open(&file).unwrap();
     let e = EmbeddedChain::open(&file).err().unwrap().to_string();
     assert!(e.contains("in use by another process"), "{e}");
     drop(c);

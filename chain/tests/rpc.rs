@@ -57,7 +57,6 @@ fn a_closed_port_fails_fast_with_unreachable() {
     let d = Deployment {
         issuers: Default::default(),
         identity: Default::default(),
-        records: Default::default(),
         verifier: Default::default(),
         state: Default::default(),
         poseidon: Default::default(),
@@ -154,7 +153,7 @@ fn deployment_files_are_checked_address_by_address() {
         std::fs::write(
             &f,
             format!(
-                r#"{{"issuers": "{good}", "identity": "{}", "records": "{}", "verifier": "{verifier}"}}"#,
+                r#"{{"issuers": "{good}", "identity": "{}", "state": "{}", "poseidon": "{good}", "verifier": "{verifier}"}}"#,
                 good.to_lowercase(),
                 good.to_uppercase().replace("0X", "0x"),
             ),
@@ -164,7 +163,7 @@ fn deployment_files_are_checked_address_by_address() {
     write(good);
     let d = Deployment::load(&f).unwrap();
     assert_eq!(d.issuers, d.verifier);
-    assert_eq!(d.identity, d.records);
+    assert_eq!(d.identity, d.state);
     // Saved and loaded back.
     d.save(&f).unwrap();
     assert_eq!(Deployment::load(&f).unwrap(), d);

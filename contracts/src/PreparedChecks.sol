@@ -122,6 +122,23 @@ abstract contract PreparedChecks is IGroth16Verifier {
         return _checkPrepared(registrant, a, window);
     }
 
+    /// `IRootWindow.isIdentityRootAccepted.selector` / `isStateRootAccepted.selector`.
+    uint32 private constant IDENTITY_ROOT_ACCEPTED = 0x18ea5f09;
+    uint32 private constant STATE_ROOT_ACCEPTED = 0x8f00b539;
+
+    /// `target.<selector>(root, window)` returned `true` (a raw static call: the two root
+    /// lookups are most of what a prepared check pays beyond the pairing).
+    function _accepted(address target, uint32 selector, uint256 root, uint64 window) private view returns (bool ok) {
+        assembly {
+            let p := mload(0x40)
+            mstore(p, shl(224, selector))
+            mstore(add(p, 4), root)
+            mstore(add(p, 36), window)
+            ok := staticcall(gas(), target, p, 68, p, 32)
+            ok := and(ok, and(gt(returndatasize(), 31), eq(mload(p), 1)))
+        }
+    }
+
     function _checkPrepared(address registrant, PreparedAttestation calldata a, uint64 window)
         private
         view
@@ -134,10 +151,10 @@ abstract contract PreparedChecks is IGroth16Verifier {
             preparedRoots[keccak256(abi.encode(a.identityRoot, a.stateRoot))]
                 != keccak256(abi.encode(a.rootsTerm[0], a.rootsTerm[1]))
         ) revert RootsNotPrepared(a.identityRoot, a.stateRoot);
-        if (!IRootWindow(identities).isIdentityRootAccepted(a.identityRoot, window)) {
+        if (!_accepted(identities, IDENTITY_ROOT_ACCEPTED, a.identityRoot, window)) {
             revert IdentityRootNotAccepted(a.identityRoot);
         }
-        if (!IRootWindow(states).isStateRootAccepted(a.stateRoot, window)) revert StateRootNotAccepted(a.stateRoot);
+        if (!_accepted(states, STATE_ROOT_ACCEPTED, a.stateRoot, window)) revert StateRootNotAccepted(a.stateRoot);
         // base = roots term + request term; vk_x = base + nullifier·IC5 + answer·IC6.
         uint256[2] memory base;
         uint256[4] memory sum = [a.rootsTerm[0], a.rootsTerm[1], a.requestTerm[0], a.requestTerm[1]];
