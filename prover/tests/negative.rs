@@ -824,7 +824,7 @@ fn non_canonical_public_inputs_are_rejected_at_parse() {
     }
     // The answer must be exactly 0 or 1 (also not 1 + p).
     let bin = att.to_bytes().unwrap();
-    let at = 4 + 1 + 1 + att.circuit.len() + 32 + 32 * 6;
+    let at = 4 + 1 + 1 + att.circuit.len() + 32 + 32 * 5;
     for alias in [
         plus_p(&Fr::from(1u64)),
         plus_p(&Fr::from(0u64)),
@@ -844,6 +844,6 @@ fn non_canonical_public_inputs_are_rejected_at_parse() {
     // Sanity: the decimal text of an element round-trips.
     assert_eq!(
         fr_to_dec(&xs[0]),
-        v["public"]["record_commitment"].as_str().unwrap()
+        v["public"]["identity_root"].as_str().unwrap()
     );
 }
