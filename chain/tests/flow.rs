@@ -427,9 +427,9 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
 /// contracts that moves one of these by more than 2% must update the pin and the README.
 const PINNED: &[(&str, u64)] = &[
     ("deploy ExistsV2Verifier + registerCircuit", 1_144_042),
-    ("accredit", 72_064),
-    ("mint (2 guardians)", 263_081),
-    ("anchor", 105_932),
+    ("accredit", 146_094),
+    ("mint (2 guardians)", 709_583),
+    ("anchor", 105_920),
     ("check, as a transaction (registries + pairing)", 286_771),
     (
         "consume (check + spend the token's claim in the scope)",
@@ -443,10 +443,10 @@ const PINNED: &[(&str, u64)] = &[
         259_010,
     ),
     ("anchor (correction)", 88_484),
-    ("suspend", 32_000),
-    ("proposeRecovery (guardian 1 of 2)", 109_519),
-    ("approveRecovery (guardian 2 of 2: re-binds)", 155_132),
-    ("revoke", 36_006),
+    ("suspend", 54_752),
+    ("proposeRecovery (guardian 1 of 2)", 119_498),
+    ("approveRecovery (guardian 2 of 2: re-binds)", 975_363),
+    ("revoke", 856_626),
     ("anchorBatch, 1 patient (per patient)", 106_743),
     ("anchorBatch, 10 patients (per patient)", 77_424),
     ("anchorBatch, 100 patients (per patient)", 74_679),
