@@ -532,6 +532,54 @@ fn suspension_and_reinstatement<N: Net>(net: &N) {
     s.anchor(0, 1);
 }
 
+/// The issuer registry's hooks accept only the issuer registry; the wiring is governance's,
+/// once.
+fn hooks_only_from_the_issuer_registry<N: Net>(net: &N) {
+    use zkmed_chain::bindings::{IssuerRegistry, StateRegistry};
+    let mut s = states(net);
+    s.anchor(0, 1);
+    let (state, issuers) = (s.gov.deployment.state, s.gov.deployment.issuers);
+    let a = s.a.backend_account();
+    let me = s.stranger.backend_account();
+    // A stranger zeroes issuer A's leaf, or gives itself a slot.
+    let suspend = StateRegistry::issuerSuspendedCall { issuer: a }.abi_encode();
+    contains(
+        s.stranger
+            .backend
+            .send("issuerSuspended", Some(state), suspend.into()),
+        "NotIssuerRegistry",
+    );
+    let accredit = StateRegistry::issuerAccreditedCall { issuer: me }.abi_encode();
+    contains(
+        s.stranger
+            .backend
+            .send("issuerAccredited", Some(state), accredit.into()),
+        "NotIssuerRegistry",
+    );
+    assert_eq!(s.gov.issuer_slot(me).unwrap(), None);
+    s.check();
+    // Nobody re-wires the issuer registry to another state registry, governance included.
+    let rewire = IssuerRegistry::setStateRegistryCall { registry: me }.abi_encode();
+    contains(
+        s.stranger
+            .backend
+            .send("setStateRegistry", Some(issuers), rewire.clone().into()),
+        "OwnableUnauthorizedAccount",
+    );
+    contains(
+        s.gov
+            .backend
+            .send("setStateRegistry", Some(issuers), rewire.into()),
+        "AlreadyWired",
+    );
+}
+
+#[test]
+fn attack_state_hooks_called_by_a_stranger() {
+    hooks_only_from_the_issuer_registry(&OnAnvil::start());
+    hooks_only_from_the_issuer_registry(&Embedded::in_memory());
+}
+
 #[test]
 fn suspension_zeroes_the_issuers_leaf_and_refuses_older_roots() {
     suspension_and_reinstatement(&OnAnvil::start());
