@@ -142,7 +142,7 @@ impl Application {
                 let key = crate::auth::read_secret_file(key_file)?;
                 let backend = zkmed_chain::RpcBackend::connect(url, key.trim()).map_err(chain)?;
                 let anchor = crate::chain::ChainAnchor::new(
-                    zkmed_chain::backend::Registry::attach(backend, deployment.clone()),
+                    zkmed_chain::backend::Registry::attach(backend, deployment),
                 )?;
                 let identities: Box<dyn Identities> = if config.identities_file.is_some() {
                     file_identities()
