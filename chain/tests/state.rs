@@ -767,6 +767,14 @@ fn gas_per_update_at_a_batch_of_1000() {
         );
     }
     assert_eq!(on_anvil.total_gas, embedded.total_gas);
+    // Small batches: below the floor, the per-batch execution shows.
+    for n in [1, 10, 100] {
+        let r = bench::anchoring(n).unwrap();
+        eprintln!(
+            "embedded: batch of {n}: {} gas ({:.0} per update; EIP-7623 floor {})",
+            r.total_gas, r.gas_per_update, r.calldata_floor_gas_per_tx[0]
+        );
+    }
 }
 
 #[test]
