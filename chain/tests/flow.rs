@@ -428,7 +428,7 @@ fn flow<N: Net>(net: &N, fx: &Fixture) -> (Deployment, Gas) {
 const PINNED: &[(&str, u64)] = &[
     ("deploy ExistsV2Verifier + registerCircuit", 1_144_042),
     ("accredit", 146_094),
-    ("mint (2 guardians)", 709_583),
+    ("mint (2 guardians)", 638_243),
     ("anchor", 105_920),
     ("check, as a transaction (registries + pairing)", 286_771),
     (
@@ -445,8 +445,8 @@ const PINNED: &[(&str, u64)] = &[
     ("anchor (correction)", 88_484),
     ("suspend", 54_752),
     ("proposeRecovery (guardian 1 of 2)", 119_498),
-    ("approveRecovery (guardian 2 of 2: re-binds)", 975_363),
-    ("revoke", 856_626),
+    ("approveRecovery (guardian 2 of 2: re-binds)", 832_683),
+    ("revoke", 713_946),
     ("anchorBatch, 1 patient (per patient)", 106_743),
     ("anchorBatch, 10 patients (per patient)", 77_424),
     ("anchorBatch, 100 patients (per patient)", 74_679),

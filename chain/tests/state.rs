@@ -111,7 +111,7 @@ fn poseidon_on_chain_equals_native<N: Net>(net: &N) {
         gas
     );
     for (_, exec) in &gas {
-        assert!(*exec < 20_000, "{}: {exec} gas per hash", net.name());
+        assert!(*exec < 16_000, "{}: {exec} gas per hash", net.name());
     }
 }
 
