@@ -33,8 +33,21 @@ impl Drop for Proc {
     }
 }
 
+/// `zkmed-issuer ...`, or `$ZKMED_BIN issuer serve ...` when `ZKMED_BIN` names a built
+/// `zkmed` binary (the same code behind another entry point).
+fn command() -> Command {
+    match std::env::var_os("ZKMED_BIN") {
+        Some(zkmed) => {
+            let mut c = Command::new(zkmed);
+            c.args(["issuer", "serve"]);
+            c
+        }
+        None => Command::new(BIN),
+    }
+}
+
 fn spawn(dir: &Path, pause: Option<&str>, batch_size: usize, batch_seconds: &str) -> Proc {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = command();
     cmd.args(["--data-dir"])
         .arg(dir)
         .args(["--listen", "127.0.0.1:0"])
