@@ -174,6 +174,14 @@ fn deployment_files_are_checked_address_by_address() {
         e.contains("verifier") && e.contains(typo) && e.contains("checksum"),
         "{e}"
     );
+    // A deployment from before issue 15 (no state registry) is refused by name.
+    std::fs::write(
+        &f,
+        format!(r#"{{"issuers": "{good}", "identity": "{good}", "records": "{good}", "verifier": "{good}"}}"#),
+    )
+    .unwrap();
+    let e = Deployment::load(&f).unwrap_err().to_string();
+    assert!(e.contains("no `state` address"), "{e}");
     std::fs::write(&f, r#"{"issuers": "0x00"}"#).unwrap();
     let e = Deployment::load(&f).unwrap_err().to_string();
     assert!(e.contains("issuers") && e.contains("not an address"), "{e}");

@@ -69,8 +69,8 @@ contract ZkmedIdentity is ERC721, IERC5192 {
     uint256 public totalMinted;
     /// The identity tree's root.
     uint256 private _identityRoot;
-    /// `filled[level]`: the left node at `level` on the path of the next insertion (read only
-    /// where bit `level` of the next index is 1).
+    /// `filled[level]`: where bit `level` of the next index is 1, the (complete) left sibling
+    /// at `level` of the next insertion's path; elsewhere stale and never read.
     uint256[20] private filled;
     /// root => when it stopped being the identity root (0: current, or never a root).
     mapping(uint256 => uint64) private rootSupersededAt;
@@ -388,16 +388,24 @@ contract ZkmedIdentity is ERC721, IERC5192 {
         _identityRoot = root;
     }
 
-    /// Appends `leaf` at `index` (= the number of leaves so far): 20 hashes, the filled left
-    /// subtrees cached where the path turns right.
+    /// Appends `leaf` at `index` (= the number of leaves so far): 20 hashes. One cached
+    /// subtree is written: at the lowest level where the path is a left child, the node there
+    /// is complete exactly when every lower level is a right child (the leaf completes it),
+    /// and later insertions read it as their left sibling until it is replaced by the next
+    /// completed node at that level. Incomplete left nodes are never cached (each insertion
+    /// recomputes them from the leaf up), so an insertion writes one slot, not one per level.
     function _insertLeaf(uint256 index, uint256 leaf) private {
         if (index >> IDENTITY_DEPTH != 0) revert IdentityTreeFull();
         address p = poseidon;
         uint256 node = leaf;
         uint256 idx = index;
+        bool cached = false;
         for (uint256 level = 0; level < IDENTITY_DEPTH; level++) {
             if (idx & 1 == 0) {
-                filled[level] = node;
+                if (!cached) {
+                    filled[level] = node;
+                    cached = true;
+                }
                 node = PoseidonT3Lib.hash(p, node, PoseidonT3Lib.zero(level));
             } else {
                 node = PoseidonT3Lib.hash(p, filled[level], node);

@@ -135,7 +135,7 @@ pub struct BatchView {
 }
 
 /// `GET /v1/notes/{index}`: the note's path against the latest anchored note root.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotePath {
     pub index: u64,
     #[serde(with = "serde_fr")]

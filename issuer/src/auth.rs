@@ -123,6 +123,28 @@ impl<B: Backend + Send> Identities for ChainIdentities<B> {
     }
 }
 
+/// Reads a secret file that must be mode 0600 (a key, a token).
+pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| IssuerError::io(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(IssuerError::Config(format!(
+                "{}: a secret file must be mode 0600 (is {:o})",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    Ok(Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| IssuerError::io(path, e))?,
+    ))
+}
+
 /// The operator's bearer token, read from a file that must be mode 0600 (created with a
 /// fresh random token when absent).
 pub struct OperatorToken(Zeroizing<String>);
@@ -138,23 +160,7 @@ impl OperatorToken {
             let t = Zeroizing::new(hex::encode(&b[..]));
             crate::write_private_atomic(path, t.as_bytes())?;
         }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path)
-                .map_err(|e| IssuerError::io(path, e))?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                return Err(IssuerError::Config(format!(
-                    "{}: the operator token file must be mode 0600 (is {:o})",
-                    path.display(),
-                    mode & 0o777
-                )));
-            }
-        }
-        let s =
-            Zeroizing::new(std::fs::read_to_string(path).map_err(|e| IssuerError::io(path, e))?);
+        let s = read_secret_file(path)?;
         let t = s.trim();
         if t.len() < 16 {
             return Err(IssuerError::Config(format!(

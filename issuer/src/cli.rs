@@ -1,7 +1,7 @@
 //! `zkmed issuer serve`'s arguments (shared by the `zkmed` CLI and the `zkmed-issuer` binary).
 
 use crate::error::{IssuerError, Result};
-use crate::http::{Application, Config};
+use crate::http::{AnchorChoice, Application, Config};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ pub const PAUSE_ENV: &str = "ZKMED_ISSUER_PAUSE_AT";
 /// Runs an issuer: accepts patients' transitions, anchors batches, serves paths.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServeArgs {
-    /// Data directory: issuer.sqlite, ledger.jsonl, identities.json, operator.token.
+    /// Data directory: issuer.sqlite, chain/ or ledger.jsonl, identities.json, operator.token.
     #[arg(long, default_value = ".zkmed/issuer")]
     pub data_dir: PathBuf,
     /// Anchor a batch once this many updates are queued...
@@ -23,9 +23,19 @@ pub struct ServeArgs {
     /// Address to listen on (port 0: any free port; the bound address is printed).
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub listen: String,
-    /// Anchor on this node instead of the local ledger (needs the chain's state batches).
-    #[arg(long)]
+    /// Where batches are anchored: `embedded` (a chain under <data-dir>/chain) or
+    /// `ledger` (a local file, <data-dir>/ledger.jsonl). `--rpc-url` overrides it.
+    #[arg(long, default_value = "embedded", value_parser = ["embedded", "ledger"])]
+    pub anchor: String,
+    /// Anchor on this node (with --deployment and --key-file).
+    #[arg(long, requires_all = ["deployment", "key_file"])]
     pub rpc_url: Option<String>,
+    /// The contracts' addresses (`zkmed chain deploy`'s deployment file), with --rpc-url.
+    #[arg(long)]
+    pub deployment: Option<PathBuf>,
+    /// The issuer account's private key (hex, file mode 0600), with --rpc-url.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
     /// This issuer's name on the local ledger.
     #[arg(long, default_value = "issuer")]
     pub issuer_id: String,
@@ -49,7 +59,20 @@ impl ServeArgs {
         c.listen = self.listen.clone();
         c.batch_size = self.batch_size;
         c.batch_interval = Duration::from_secs_f64(self.batch_seconds);
-        c.rpc_url = self.rpc_url.clone();
+        c.anchor = match (&self.rpc_url, &self.deployment, &self.key_file) {
+            (Some(url), Some(d), Some(k)) => AnchorChoice::Rpc {
+                url: url.clone(),
+                deployment: d.clone(),
+                key_file: k.clone(),
+            },
+            (Some(_), _, _) => {
+                return Err(IssuerError::Config(
+                    "--rpc-url needs --deployment and --key-file".into(),
+                ))
+            }
+            _ if self.anchor == "ledger" => AnchorChoice::Ledger,
+            _ => AnchorChoice::Embedded,
+        };
         c.operator_token_file = self.operator_token_file.clone();
         c.identities_file = self.identities.clone();
         c.pause_at = std::env::var(PAUSE_ENV).ok().filter(|s| !s.is_empty());

@@ -27,8 +27,8 @@ pub struct Config {
     pub listen: String,
     pub batch_size: usize,
     pub batch_interval: Duration,
-    /// Anchoring over a node (not yet available: see docs/issuer.md).
-    pub rpc_url: Option<String>,
+    /// Where batches are anchored.
+    pub anchor: AnchorChoice,
     /// Operator bearer token file (default `<data_dir>/operator.token`, created if absent).
     pub operator_token_file: Option<PathBuf>,
     /// Token owners (default `<data_dir>/identities.json`).
@@ -48,7 +48,7 @@ impl Config {
             listen: "127.0.0.1:0".into(),
             batch_size: 1000,
             batch_interval: Duration::from_secs(60),
-            rpc_url: None,
+            anchor: AnchorChoice::Embedded,
             operator_token_file: None,
             identities_file: None,
             workers: 2,
@@ -67,6 +67,23 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.data_dir.join(FileIdentities::FILE))
     }
+}
+
+/// Where batches are anchored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnchorChoice {
+    /// The embedded chain under `<data_dir>/chain` (deployed, this issuer accredited, on
+    /// first start).
+    Embedded,
+    /// The local ledger file `<data_dir>/ledger.jsonl`.
+    Ledger,
+    /// A node: contracts from `deployment`, transactions signed with the key in `key_file`
+    /// (hex, mode 0600).
+    Rpc {
+        url: String,
+        deployment: PathBuf,
+        key_file: PathBuf,
+    },
 }
 
 /// What the issuer runs on, when not the defaults.
@@ -92,18 +109,54 @@ impl Application {
     /// The defaults: SQLite at `<data_dir>/issuer.sqlite`, the ledger at
     /// `<data_dir>/ledger.jsonl`, owners from the identities file.
     pub fn build(config: Config) -> Result<Application> {
-        if config.rpc_url.is_some() {
-            return Err(IssuerError::Config(
-                "--rpc-url: anchoring on a node needs the chain crate's state-batch methods, not available in this build; run without it to anchor on the local ledger".into(),
-            ));
-        }
         create_private_dir(&config.data_dir)?;
+        let max = zkmed_chain::bench::MAX_NULLIFIERS_PER_TX;
+        if config.anchor != AnchorChoice::Ledger && config.batch_size > max {
+            return Err(IssuerError::Config(format!(
+                "a batch of {} nullifiers does not fit one transaction (at most {max})",
+                config.batch_size
+            )));
+        }
         let store = Box::new(SqliteStore::open_in(&config.data_dir)?);
-        let anchor = Box::new(LedgerAnchor::open(
-            &config.data_dir.join(LedgerAnchor::FILE),
-            &config.issuer_id,
-        )?);
-        let identities = Box::new(FileIdentities::new(&config.identities_path()));
+        let file_identities =
+            || -> Box<dyn Identities> { Box::new(FileIdentities::new(&config.identities_path())) };
+        let (anchor, identities): (Box<dyn Anchor>, Box<dyn Identities>) = match &config.anchor {
+            AnchorChoice::Embedded => (
+                Box::new(crate::chain::open_embedded(&config.data_dir.join("chain"))?),
+                file_identities(),
+            ),
+            AnchorChoice::Ledger => (
+                Box::new(LedgerAnchor::open(
+                    &config.data_dir.join(LedgerAnchor::FILE),
+                    &config.issuer_id,
+                )?),
+                file_identities(),
+            ),
+            AnchorChoice::Rpc {
+                url,
+                deployment,
+                key_file,
+            } => {
+                let chain = |e: zkmed_chain::ChainError| IssuerError::Config(e.to_string());
+                let deployment = zkmed_chain::Deployment::load(deployment).map_err(chain)?;
+                let key = crate::auth::read_secret_file(key_file)?;
+                let backend = zkmed_chain::RpcBackend::connect(url, key.trim()).map_err(chain)?;
+                let anchor = crate::chain::ChainAnchor::new(
+                    zkmed_chain::backend::Registry::attach(backend, deployment),
+                )?;
+                let identities: Box<dyn Identities> = if config.identities_file.is_some() {
+                    file_identities()
+                } else {
+                    Box::new(crate::auth::ChainIdentities {
+                        registry: zkmed_chain::backend::Registry::attach(
+                            zkmed_chain::RpcBackend::read_only(url).map_err(chain)?,
+                            deployment,
+                        ),
+                    })
+                };
+                (Box::new(anchor), identities)
+            }
+        };
         Self::build_with(
             config,
             Parts {

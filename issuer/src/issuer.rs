@@ -119,12 +119,7 @@ impl Issuer {
             notes.set(i as u64, *l)?;
         }
         let note_count = leaves.len() as u64;
-        if let Some(last) = store
-            .batches()?
-            .into_iter()
-            .rev()
-            .find(|b| b.status == BatchStatus::Anchored)
-        {
+        if let Some(last) = store.last_anchored_batch()? {
             if last.note_root != notes.root() || last.note_count != note_count {
                 return Err(IssuerError::Corrupt(format!(
                     "the stored notes give root {} ({note_count} notes), the last anchored batch {} has {} ({} notes)",
@@ -401,7 +396,7 @@ impl Issuer {
             reason: u.reason.clone(),
         };
         if let Some(bid) = u.batch {
-            if let Some(b) = core.store.batches()?.into_iter().find(|b| b.id == bid) {
+            if let Some(b) = core.store.batch(bid)? {
                 view.note_index = b
                     .notes
                     .iter()
@@ -523,10 +518,7 @@ impl Issuer {
         self.sync()?;
         let open = {
             let mut core = self.core()?;
-            core.store
-                .batches()?
-                .into_iter()
-                .find(|b| matches!(b.status, BatchStatus::Prepared | BatchStatus::Sent))
+            core.store.open_batches()?.into_iter().next()
         };
         if let Some(b) = open {
             return self.finish(b);
@@ -691,11 +683,10 @@ impl Issuer {
         if b.issuer == self.id {
             let mine = core
                 .store
-                .batches()?
+                .open_batches()?
                 .into_iter()
                 .find(|s| {
-                    matches!(s.status, BatchStatus::Prepared | BatchStatus::Sent)
-                        && s.note_root == b.note_root
+                    s.note_root == b.note_root
                         && s.new_spent_root == b.new_spent_root
                         && s.nullifiers == b.nullifiers
                         && s.note_count == b.note_count

@@ -11,6 +11,7 @@
 pub mod anchor;
 pub mod api;
 pub mod auth;
+pub mod chain;
 pub mod cli;
 pub mod codec;
 pub mod error;
@@ -20,8 +21,9 @@ pub mod store;
 
 pub use anchor::{Anchor, BatchAnchor, ChainBatch, FileLedger, LedgerAnchor};
 pub use auth::{sign_request, FileIdentities, Identities, OperatorToken, SIGNATURE_HEADER};
+pub use chain::{open_embedded, ChainAnchor};
 pub use error::{IssuerError, Result};
-pub use http::{Application, Config, Parts};
+pub use http::{AnchorChoice, Application, Config, Parts};
 pub use issuer::{Issuer, IssuerOptions};
 pub use store::{IssuerStore, SqliteStore};
 

@@ -137,8 +137,14 @@ pub trait IssuerStore: Send {
     fn set_batch_sent(&mut self, id: i64) -> Result<()>;
     /// Drops a prepared or sent batch: its notes are deleted and its updates queued again.
     fn drop_batch(&mut self, id: i64) -> Result<()>;
-    /// Every batch, oldest first.
+    /// Every batch, oldest first (audits, tests).
     fn batches(&mut self) -> Result<Vec<StoredBatch>>;
+    /// One batch by id.
+    fn batch(&mut self, id: i64) -> Result<Option<StoredBatch>>;
+    /// The prepared and sent batches (at most one in this issuer's protocol).
+    fn open_batches(&mut self) -> Result<Vec<StoredBatch>>;
+    /// The newest anchored batch.
+    fn last_anchored_batch(&mut self) -> Result<Option<StoredBatch>>;
     /// The notes of anchored batches, in slot order.
     fn anchored_notes(&mut self) -> Result<Vec<Fr>>;
     /// Records a batch seen on chain (the mirror of the chain's batch log, every issuer's):
@@ -323,6 +329,50 @@ const UPDATE_COLS: &str = "id, note, nullifier, status, batch_id, reason";
 const BATCH_COLS: &str = "id, status, first_index, note_count, note_root, prev_spent_root, new_spent_root, nullifiers, tx, chain_seq";
 
 impl SqliteStore {
+    fn select_batches<P: rusqlite::Params>(
+        &self,
+        tail: &str,
+        params: P,
+    ) -> Result<Vec<StoredBatch>> {
+        let rows: Vec<_> = {
+            let mut st = self
+                .conn
+                .prepare(&format!("SELECT {BATCH_COLS} FROM batches {tail}"))?;
+            let rows = st.query_map(params, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Vec<u8>>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                    r.get::<_, Vec<u8>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<i64>>(9)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        rows.into_iter()
+            .map(|t| {
+                Ok(StoredBatch {
+                    id: t.0,
+                    status: BatchStatus::parse(&t.1)?,
+                    first_index: u(t.2),
+                    notes: self.batch_notes(t.0)?,
+                    note_count: u(t.3),
+                    note_root: fr_from_blob(&t.4)?,
+                    prev_spent_root: fr_from_blob(&t.5)?,
+                    new_spent_root: fr_from_blob(&t.6)?,
+                    nullifiers: frs_from_blob(&t.7)?,
+                    tx: t.8,
+                    chain_seq: t.9.map(u),
+                })
+            })
+            .collect()
+    }
+
     fn batch_notes(&self, id: i64) -> Result<Vec<Fr>> {
         let mut st = self
             .conn
@@ -456,43 +506,21 @@ impl IssuerStore for SqliteStore {
     }
 
     fn batches(&mut self) -> Result<Vec<StoredBatch>> {
-        let rows: Vec<_> = {
-            let mut st = self
-                .conn
-                .prepare(&format!("SELECT {BATCH_COLS} FROM batches ORDER BY id"))?;
-            let rows = st.query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Vec<u8>>(4)?,
-                    r.get::<_, Vec<u8>>(5)?,
-                    r.get::<_, Vec<u8>>(6)?,
-                    r.get::<_, Vec<u8>>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, Option<i64>>(9)?,
-                ))
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        rows.into_iter()
-            .map(|t| {
-                Ok(StoredBatch {
-                    id: t.0,
-                    status: BatchStatus::parse(&t.1)?,
-                    first_index: u(t.2),
-                    notes: self.batch_notes(t.0)?,
-                    note_count: u(t.3),
-                    note_root: fr_from_blob(&t.4)?,
-                    prev_spent_root: fr_from_blob(&t.5)?,
-                    new_spent_root: fr_from_blob(&t.6)?,
-                    nullifiers: frs_from_blob(&t.7)?,
-                    tx: t.8,
-                    chain_seq: t.9.map(u),
-                })
-            })
-            .collect()
+        self.select_batches("ORDER BY id", [])
+    }
+
+    fn batch(&mut self, id: i64) -> Result<Option<StoredBatch>> {
+        Ok(self.select_batches("WHERE id = ?1", [id])?.pop())
+    }
+
+    fn open_batches(&mut self) -> Result<Vec<StoredBatch>> {
+        self.select_batches("WHERE status IN ('prepared', 'sent') ORDER BY id", [])
+    }
+
+    fn last_anchored_batch(&mut self) -> Result<Option<StoredBatch>> {
+        Ok(self
+            .select_batches("WHERE status = 'anchored' ORDER BY id DESC LIMIT 1", [])?
+            .pop())
     }
 
     fn anchored_notes(&mut self) -> Result<Vec<Fr>> {

@@ -1,7 +1,7 @@
 //! Crash safety with a real process: `zkmed-issuer` (the same code as `zkmed issuer serve`)
 //! is killed with SIGKILL at each named point between accepting an update and anchoring
-//! it, and under load; after a restart every accepted update is anchored exactly once and
-//! every root on the ledger is one the database holds.
+//! it, and under load; after a restart every accepted update is anchored exactly once on
+//! the embedded chain (the default anchor) and every root on chain is one the database holds.
 
 mod common;
 
@@ -13,10 +13,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use zkmed_core::field::Fr;
 use zkmed_issuer::store::{BatchStatus, IssuerStore};
-use zkmed_issuer::{FileLedger, SqliteStore};
+use zkmed_issuer::SqliteStore;
 
 const BIN: &str = env!("CARGO_BIN_EXE_zkmed-issuer");
-const ISSUER: &str = "crash-issuer";
+/// The issuer's id on the embedded chain: its account.
+fn issuer_id() -> String {
+    zkmed_issuer::chain::EMBEDDED_ISSUER.to_string()
+}
 
 struct Proc {
     child: Child,
@@ -30,11 +33,24 @@ impl Drop for Proc {
     }
 }
 
+/// `zkmed-issuer ...`, or `$ZKMED_BIN issuer serve ...` when `ZKMED_BIN` names a built
+/// `zkmed` binary (the same code behind another entry point).
+fn command() -> Command {
+    match std::env::var_os("ZKMED_BIN") {
+        Some(zkmed) => {
+            let mut c = Command::new(zkmed);
+            c.args(["issuer", "serve"]);
+            c
+        }
+        None => Command::new(BIN),
+    }
+}
+
 fn spawn(dir: &Path, pause: Option<&str>, batch_size: usize, batch_seconds: &str) -> Proc {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = command();
     cmd.args(["--data-dir"])
         .arg(dir)
-        .args(["--listen", "127.0.0.1:0", "--issuer-id", ISSUER])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--batch-size", &batch_size.to_string()])
         .args(["--batch-seconds", batch_seconds])
         .env("RUST_LOG", "warn")
@@ -83,19 +99,37 @@ fn post(url: &str, body: &[u8], sig: &str) -> Option<u16> {
         .map(|r| r.status().as_u16())
 }
 
-/// Every ledger root is in the database as an anchored batch; each nullifier in `must`
-/// is on the ledger exactly once; no nullifier is on it twice.
+/// The batches on the embedded chain (read after the issuer process is gone: the chain
+/// file is locked while it runs).
+fn chain_batches(dir: &Path) -> Vec<zkmed_chain::StateBatch> {
+    let chain_dir = dir.join("chain");
+    let c = zkmed_chain::embedded::EmbeddedChain::open(
+        &chain_dir.join(zkmed_chain::embedded::EmbeddedChain::FILE),
+    )
+    .unwrap();
+    let backend = zkmed_chain::backend::EmbeddedBackend::new(
+        std::sync::Arc::new(std::sync::Mutex::new(c)),
+        zkmed_issuer::chain::EMBEDDED_ISSUER,
+    );
+    let deployment = zkmed_chain::Deployment::load(&chain_dir.join("deployment.json")).unwrap();
+    zkmed_chain::backend::Registry::attach(backend, deployment)
+        .state_batches()
+        .unwrap()
+}
+
+/// Every root on chain is an anchored batch in the database; each nullifier in `must` is
+/// on chain exactly once; no nullifier is on it twice.
 fn check(dir: &Path, must: &[Fr]) {
-    let ledger = FileLedger::open(&dir.join("ledger.jsonl")).unwrap();
+    let on_chain = chain_batches(dir);
     let mut store = SqliteStore::open(&dir.join("issuer.sqlite")).unwrap();
     let batches = store.batches().unwrap();
     let mut seen: HashMap<Fr, usize> = HashMap::new();
-    for b in ledger.batches() {
-        assert_eq!(b.issuer, ISSUER);
+    for b in &on_chain {
         let held = batches.iter().find(|s| s.note_root == b.note_root);
-        let held = held.unwrap_or_else(|| panic!("ledger batch {} has a root the DB lacks", b.seq));
+        let held = held.unwrap_or_else(|| panic!("a chain batch has a root the DB lacks"));
         assert_eq!(held.status, BatchStatus::Anchored);
         assert_eq!(held.new_spent_root, b.new_spent_root);
+        assert_eq!(held.nullifiers, b.nullifiers);
         for n in &b.nullifiers {
             *seen.entry(*n).or_default() += 1;
         }
@@ -106,29 +140,37 @@ fn check(dir: &Path, must: &[Fr]) {
     }
 }
 
+/// The database says every nullifier in `must` is anchored and no batch is open.
 fn all_anchored(dir: &Path, must: &[Fr]) -> bool {
-    let Ok(l) = FileLedger::open(&dir.join("ledger.jsonl")) else {
-        return false;
-    };
-    let on: Vec<Fr> = l
-        .batches()
-        .iter()
-        .flat_map(|b| b.nullifiers.clone())
-        .collect();
-    if !must.iter().all(|n| on.contains(n)) {
-        return false;
-    }
-    // ...and the issuer has seen its batches on the ledger (marked them anchored).
     let Ok(mut store) = SqliteStore::open(&dir.join("issuer.sqlite")) else {
         return false;
     };
-    let Ok(held) = store.batches() else {
+    let Ok(batches) = store.batches() else {
         return false;
     };
-    l.batches().iter().all(|b| {
-        held.iter()
-            .any(|h| h.note_root == b.note_root && h.status == BatchStatus::Anchored)
-    })
+    if batches
+        .iter()
+        .any(|b| matches!(b.status, BatchStatus::Prepared | BatchStatus::Sent))
+    {
+        return false;
+    }
+    let anchored: Vec<Fr> = batches
+        .iter()
+        .filter(|b| b.status == BatchStatus::Anchored)
+        .flat_map(|b| b.nullifiers.clone())
+        .collect();
+    must.iter().all(|n| anchored.contains(n))
+}
+
+fn anchored_batches(dir: &Path) -> usize {
+    SqliteStore::open(&dir.join("issuer.sqlite"))
+        .and_then(|mut s| s.batches())
+        .map(|b| {
+            b.iter()
+                .filter(|b| b.status == BatchStatus::Anchored)
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 fn patients(dir: &Path, n: usize) -> Vec<Patient> {
@@ -137,7 +179,7 @@ fn patients(dir: &Path, n: usize) -> Vec<Patient> {
 }
 
 fn genesis(p: &mut Patient) -> (Vec<u8>, String, Fr) {
-    let req = p.request(ISSUER, false);
+    let req = p.request(&issuer_id(), false);
     let (body, sig) = p.sign(&req);
     (body, sig, zkmed_state::note::genesis_nullifier(p.idc))
 }
@@ -191,7 +233,6 @@ fn kill_at_each_point_loses_nothing_and_anchors_once() {
         wait_for("anchoring after restart", Duration::from_secs(30), || {
             all_anchored(&dir, &must)
         });
-        check(&dir, &must);
         // The restarted issuer serves paths against the anchored root, and replays fail.
         let (st, v) = Server::get_url(&proc.url, "/v1/info");
         assert_eq!(st, 200);
@@ -202,6 +243,7 @@ fn kill_at_each_point_loses_nothing_and_anchors_once() {
             "{point}"
         );
         sigkill(proc);
+        check(&dir, &must);
     }
 }
 
@@ -221,9 +263,7 @@ fn kill_under_load_loses_nothing() {
     });
     // Kill while updates are being accepted and batches anchored.
     wait_for("some anchoring", Duration::from_secs(30), || {
-        FileLedger::open(&dir.join("ledger.jsonl"))
-            .map(|l| l.batches().len() >= 2)
-            .unwrap_or(false)
+        anchored_batches(&dir) >= 2
     });
     sigkill(proc);
     let answers = submitter.join().unwrap();
@@ -254,6 +294,6 @@ fn kill_under_load_loses_nothing() {
     wait_for("anchoring everything", Duration::from_secs(30), || {
         all_anchored(&dir, &all)
     });
-    check(&dir, &all);
     sigkill(proc);
+    check(&dir, &all);
 }

@@ -219,21 +219,77 @@ fn two_issuers_own_records_and_double_spend_race() {
     let ledger = LedgerAnchor::open(&tmp.path().join("ledger.jsonl"), "x").unwrap();
     let a = start(&da, &ledger, "clinic-a");
     let b = start(&db, &ledger, "clinic-b");
-    let mut p = Patient::new(&[&da, &db]);
+    let on_ledger = race(&da, &db, &a, &b);
+    let all: Vec<_> = ledger
+        .all_batches()
+        .unwrap()
+        .into_iter()
+        .flat_map(|b| b.nullifiers)
+        .filter(|n| *n == on_ledger)
+        .collect();
+    assert_eq!(all.len(), 1);
+}
+
+/// The same on the embedded chain: two accredited issuers' `ChainAnchor`s, one chain.
+#[test]
+fn two_issuers_on_the_embedded_chain() {
+    use std::sync::{Arc, Mutex};
+    use zkmed_chain::backend::{Address, EmbeddedBackend, Registry};
+    let tmp = tempfile::tempdir().unwrap();
+    let (da, db) = (tmp.path().join("a"), tmp.path().join("b"));
+    let chain = Arc::new(Mutex::new(zkmed_chain::embedded::EmbeddedChain::in_memory()));
+    let gov = EmbeddedBackend::new(chain, Address::repeat_byte(0x01));
+    let (ia, ib) = (Address::repeat_byte(0x0a), Address::repeat_byte(0x0b));
+    let mut g = Registry::deploy(gov.clone()).unwrap();
+    g.accredit(ia, "clinic a").unwrap();
+    g.accredit(ib, "clinic b").unwrap();
+    let anchor = |who| {
+        zkmed_issuer::ChainAnchor::new(Registry::attach(gov.as_account(who), g.deployment)).unwrap()
+    };
+    let a = start_with(&da, Box::new(anchor(ia)));
+    let b = start_with(&db, Box::new(anchor(ib)));
+    assert_eq!(a.issuer.id(), ia.to_string());
+    let spent = race(&da, &db, &a, &b);
+    let mut r = Registry::attach(gov.clone(), g.deployment);
+    let batches = r.state_batches().unwrap();
+    let n = batches
+        .iter()
+        .flat_map(|b| b.nullifiers.clone())
+        .filter(|n| *n == spent)
+        .count();
+    assert_eq!(n, 1);
+    assert_eq!(
+        zkmed_core::field::fr_to_dec(&r.spent_root().unwrap()),
+        b.get("/v1/info").1["spent_root"].as_str().unwrap()
+    );
+}
+
+/// A patient with records at A transitions at B (B appends only its own records: none)
+/// and, from the same state, at A again; A anchors first, so B's update is rejected.
+/// Returns the contested nullifier.
+fn race(
+    da: &std::path::Path,
+    db: &std::path::Path,
+    a: &Server,
+    b: &Server,
+) -> zkmed_core::field::Fr {
+    let (ida, idb) = (a.issuer.id().to_string(), b.issuer.id().to_string());
+    let mut p = Patient::new(&[da, db]);
 
     // Records registered at A only.
     assert_eq!(a.register(p.idc, &bundle("a", 3), &a.token).0, 201);
-    let req = p.request("clinic-a", false);
+    let req = p.request(&ida, false);
     let (body, sig) = p.sign(&req);
     let (st, v) = a.post_update(&body, Some(&sig));
     let acc = accepted(st, v);
+    assert!(acc.records.iter().all(|r| r.record.source == ida));
     p.accept(&acc);
     a.issuer.step(true).unwrap();
-    p.fetch_path(&a, &acc.update_id);
+    p.fetch_path(a, &acc.update_id);
 
     // At B: B has nothing registered for the patient; its transition appends nothing.
     let before = p.roots();
-    let req = p.request("clinic-b", true);
+    let req = p.request(&idb, true);
     let (body, sig) = p.sign(&req);
     let (st, v) = b.post_update(&body, Some(&sig));
     let at_b = accepted(st, v);
@@ -241,7 +297,7 @@ fn two_issuers_own_records_and_double_spend_race() {
     assert_eq!(at_b.state.roots, before.to_vec());
 
     // The same old state at A as well (the patient tries to fork its state).
-    let req_a = p.request("clinic-a", true);
+    let req_a = p.request(&ida, true);
     let (body_a, sig_a) = p.sign(&req_a);
     let (st, v) = a.post_update(&body_a, Some(&sig_a));
     let at_a = accepted(st, v);
@@ -251,18 +307,10 @@ fn two_issuers_own_records_and_double_spend_race() {
     let (_, vb) = b.get(&format!("/v1/updates/{}", at_b.update_id));
     assert_eq!(va["status"], "anchored", "{va}");
     assert_eq!(vb["status"], "rejected", "{vb}");
-    // The nullifier is on the ledger once.
-    let all: Vec<_> = ledger
-        .all_batches()
-        .unwrap()
-        .into_iter()
-        .flat_map(|b| b.nullifiers)
-        .filter(|n| *n == at_a.nullifier)
-        .collect();
-    assert_eq!(all.len(), 1);
-    // B's view of the spent set follows the ledger.
+    // B's view of the spent set follows the chain.
     assert_eq!(
         b.get("/v1/info").1["spent_root"],
         a.get("/v1/info").1["spent_root"]
     );
+    at_a.nullifier
 }

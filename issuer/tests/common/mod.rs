@@ -92,18 +92,22 @@ impl Server {
 /// Starts an issuer in-process (its own actix system on a thread), on `ledger` as `name`,
 /// batching only when the test calls `step` (huge batch size and interval).
 pub fn start(dir: &Path, ledger: &LedgerAnchor, name: &str) -> Server {
+    start_with(dir, Box::new(ledger.as_issuer(name)))
+}
+
+/// [`start`] on any anchor.
+pub fn start_with(dir: &Path, anchor: Box<dyn zkmed_issuer::Anchor>) -> Server {
     let mut cfg = Config::new(dir);
     cfg.batch_size = 1_000_000;
     cfg.batch_interval = Duration::from_secs(3600);
     let identities = dir.join("identities.json");
     let parts_dir = dir.to_path_buf();
-    let anchor = ledger.as_issuer(name);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let parts = Parts {
                 store: Box::new(SqliteStore::open_in(&parts_dir).unwrap()),
-                anchor: Box::new(anchor),
+                anchor,
                 identities: Box::new(FileIdentities::new(&identities)),
             };
             let app = zkmed_issuer::Application::build_with(cfg, parts).unwrap();
