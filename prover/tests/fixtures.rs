@@ -426,6 +426,8 @@ fn more_records_than_the_largest_scan_is_capacity_exceeded_never_a_wrong_answer(
     }
     p.opening.validate().unwrap();
     p.commitment = p.opening.commitment().unwrap();
+    // Anchor the enlarged record state (its genesis, in a fresh world).
+    share_world(&mut [&mut p]);
     let ask = |json: &str| prove_query(&keys, &p, &query(json), Fr::from(5u64), 1);
     for json in [
         r#"{"version":1,"records":{"kind":"Observation","quantifier":"none","where":[{"code_in":["loinc|4548-4"]}]}}"#,
