@@ -11,7 +11,6 @@
 //! * `sn = H(rho, 1)` is not in the spent set under `spent_root`: a leaf `H(v, nv)` on a
 //!   4-ary depth-12 path to `spent_root` with `v < sn` and (`nv = 0` or `sn < nv`).
 
-
 use crate::common::PublicVars;
 use crate::gadgets::{
     compare::{is_less, limbs},

@@ -184,7 +184,10 @@ fn holds(p: &PublicInputs, sw: &StateWitness, r: Fr) -> bool {
     let cs = ConstraintSystem::<Fr>::new_ref();
     let pv = PublicVars::alloc(cs.clone(), Some(p)).unwrap();
     let idc = identity(cs.clone(), &pv, Some(sw)).unwrap();
-    assert_eq!(idc.value().unwrap(), identity_commitment(sw.identity_secret, sw.nullifier_key));
+    assert_eq!(
+        idc.value().unwrap(),
+        identity_commitment(sw.identity_secret, sw.nullifier_key)
+    );
     let rv = FrVar::new_witness(cs.clone(), || Ok(r)).unwrap();
     anchored(cs.clone(), &pv, Some(sw), &rv).unwrap();
     cs.is_satisfied().unwrap()
@@ -193,16 +196,26 @@ fn holds(p: &PublicInputs, sw: &StateWitness, r: Fr) -> bool {
 #[test]
 fn the_state_relation_holds_for_an_honest_witness_and_matches_the_native_check() {
     let w = world();
-    let st = w.world.witness(w.identity_index, 0, w.note_index, w.rho).unwrap();
+    let st = w
+        .world
+        .witness(w.identity_index, 0, w.note_index, w.rho)
+        .unwrap();
     st.check(identity_commitment(w.s, w.nk), w.r).unwrap();
     let (scope, request) = (Fr::from(7u64), Fr::from(99u64));
-    assert!(holds(&public(&st, &w, scope, request), &witness(&w, &st, scope, request), w.r));
+    assert!(holds(
+        &public(&st, &w, scope, request),
+        &witness(&w, &st, scope, request),
+        w.r
+    ));
 }
 
 #[test]
 fn attacks_on_the_state_relation_fail() {
     let mut w = world();
-    let st = w.world.witness(w.identity_index, 0, w.note_index, w.rho).unwrap();
+    let st = w
+        .world
+        .witness(w.identity_index, 0, w.note_index, w.rho)
+        .unwrap();
     let (scope, request) = (Fr::from(7u64), Fr::from(99u64));
     let p = public(&st, &w, scope, request);
     let sw = witness(&w, &st, scope, request);
@@ -234,10 +247,16 @@ fn attacks_on_the_state_relation_fail() {
     let sn = state_nullifier(w.rho);
     w.world.advance(60);
     w.world.anchor(0, &[Fr::from(5u64)], &[sn]).unwrap();
-    assert!(w.world.witness(w.identity_index, 0, w.note_index, w.rho).is_err());
+    assert!(w
+        .world
+        .witness(w.identity_index, 0, w.note_index, w.rho)
+        .is_err());
     let spent = w.world.spent();
     let leaves = spent.leaves().to_vec();
-    let current = w.world.witness(w.identity_index, 0, w.note_index, Fr::from(123u64)).unwrap();
+    let current = w
+        .world
+        .witness(w.identity_index, 0, w.note_index, Fr::from(123u64))
+        .unwrap();
     for (slot, (v, nv)) in leaves.iter().enumerate() {
         // Fabricate the witness from every leaf of the spent set, with a correct path.
         let mut forged = witness(&w, &current, scope, request);
@@ -246,11 +265,15 @@ fn attacks_on_the_state_relation_fail() {
         forged.low_next = *nv;
         let mut t = MerkleTree::new(zkmed_state::SPENT_SHAPE).unwrap();
         for (i, (a, b)) in leaves.iter().enumerate() {
-            t.set(i as u64, zkmed_state::indexed::indexed_leaf(*a, *b)).unwrap();
+            t.set(i as u64, zkmed_state::indexed::indexed_leaf(*a, *b))
+                .unwrap();
         }
         forged.spent_path = quaternary(&t.path(slot as u64).unwrap());
         let p_new = public(&current, &w, scope, request);
-        assert!(!holds(&p_new, &forged, w.r), "low leaf {slot} must not bracket a spent sn");
+        assert!(
+            !holds(&p_new, &forged, w.r),
+            "low leaf {slot} must not bracket a spent sn"
+        );
     }
     // Against the OLD roots the proof still exists: that is the window, which verifiers
     // bound (docs/state.md); "current roots only" refuses those roots.

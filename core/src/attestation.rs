@@ -135,7 +135,8 @@ impl Attestation {
     /// are invalid, e.g. after it was built or edited by hand.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         self.check()?;
-        let mut out = Vec::with_capacity(4 + 2 + self.circuit.len() + 32 + 32 * NUM_PUBLIC_INPUTS + 2 + 128);
+        let mut out =
+            Vec::with_capacity(4 + 2 + self.circuit.len() + 32 + 32 * NUM_PUBLIC_INPUTS + 2 + 128);
         out.extend_from_slice(MAGIC);
         out.push(self.version as u8);
         out.push(self.circuit.len() as u8);
@@ -340,7 +341,9 @@ mod tests {
             "public": {"record_commitment": "1", "identity_commitment": "2",
             "query_hash": "3", "challenge": "4", "scope": "5", "nullifier": "6",
             "answer": true}, "proof": "00"}"#;
-        let e = Attestation::from_json(v1.as_bytes()).unwrap_err().to_string();
+        let e = Attestation::from_json(v1.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("v1 is no longer accepted"), "{e}");
         let mut b = sample().to_bytes().unwrap();
         b[4] = 1;

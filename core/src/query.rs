@@ -543,9 +543,11 @@ mod tests {
 
     #[test]
     fn empty_intersections_match_nothing() {
-        let c = q(r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[
+        let c = q(
+            r#"{"version":1,"records":{"kind":"Condition","quantifier":"exists","where":[
             {"code_in":["sct|38341003"]},{"status_in":["active"]},{"status_in":["inactive"]},
-            {"value_code_in":["sct|266919005"]}]}}"#)
+            {"value_code_in":["sct|266919005"]}]}}"#,
+        )
         .unwrap()
         .compile()
         .unwrap();
@@ -554,7 +556,10 @@ mod tests {
         // Two code lists would intersect into a false "no" for a record coded in both
         // systems (one coding in each list): refused, with the reason.
         for (clause, name) in [
-            (r#"{"code_in":["sct|38341003"]},{"code_in":["icd10cm|I10"]}"#, "code_in"),
+            (
+                r#"{"code_in":["sct|38341003"]},{"code_in":["icd10cm|I10"]}"#,
+                "code_in",
+            ),
             (
                 r#"{"value_code_in":["sct|266919005"]},{"value_code_in":["sct|77176002"]}"#,
                 "value_code_in",
@@ -564,7 +569,10 @@ mod tests {
                 r#"{{"version":1,"records":{{"kind":"Condition","quantifier":"exists","where":[{clause}]}}}}"#
             );
             let e = q(&json).unwrap_err().to_string();
-            assert!(e.contains(&format!("one {name} list")) && e.contains("where[1]"), "{e}");
+            assert!(
+                e.contains(&format!("one {name} list")) && e.contains("where[1]"),
+                "{e}"
+            );
         }
     }
 

@@ -413,11 +413,7 @@ fn groth16_prove<R: RngCore + CryptoRng>(
 
 fn quaternary(p: &MerklePath) -> PathWitness {
     PathWitness {
-        siblings: p
-            .siblings
-            .iter()
-            .map(|s| [s[0], s[1], s[2]])
-            .collect(),
+        siblings: p.siblings.iter().map(|s| [s[0], s[1], s[2]]).collect(),
         positions: (0..p.shape.depth).map(|l| p.position(l) as u8).collect(),
     }
 }

@@ -275,7 +275,14 @@ fn frozen_vector_still_verifies() {
     assert_eq!(v.json.version, 2);
     // It verifies, from either encoding.
     for att in [&v.json, &v.bin] {
-        verify(&v.keys, att, &v.query, &v.challenge, &RootPolicy::current_only(&v.roots)).unwrap();
+        verify(
+            &v.keys,
+            att,
+            &v.query,
+            &v.challenge,
+            &RootPolicy::current_only(&v.roots),
+        )
+        .unwrap();
         verify_statement_unbound(&v.key, att).unwrap();
     }
     // And it still binds: another challenge, another answer, another query are rejected.
@@ -292,12 +299,24 @@ fn frozen_vector_still_verifies() {
     let mut flipped = v.json.clone();
     flipped.public.answer = false;
     assert!(matches!(
-        verify(&v.keys, &flipped, &v.query, &v.challenge, &RootPolicy::current_only(&v.roots)),
+        verify(
+            &v.keys,
+            &flipped,
+            &v.query,
+            &v.challenge,
+            &RootPolicy::current_only(&v.roots)
+        ),
         Err(VerifyError::InvalidProof { .. })
     ));
     let other = Query::from_json(VECTOR_QUERY.replace("70536003", "32413006").as_bytes()).unwrap();
     assert!(matches!(
-        verify(&v.keys, &v.json, &other, &v.challenge, &RootPolicy::current_only(&v.roots)),
+        verify(
+            &v.keys,
+            &v.json,
+            &other,
+            &v.challenge,
+            &RootPolicy::current_only(&v.roots)
+        ),
         Err(VerifyError::QueryMismatch { .. })
     ));
 }

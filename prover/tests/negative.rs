@@ -314,7 +314,9 @@ fn another_state_query_or_challenge_is_rejected() {
         // refused with current roots only.
         let mut later = j.world.clone();
         later.advance(30);
-        later.anchor(0, &[Fr::from(777u64)], &[Fr::from(778u64)]).unwrap();
+        later
+            .anchor(0, &[Fr::from(777u64)], &[Fr::from(778u64)])
+            .unwrap();
         verify(&w.set, att, &q, &ch, &RootPolicy::new(&later)).unwrap();
         assert!(matches!(
             verify(&w.set, att, &q, &ch, &RootPolicy::current_only(&later)),

@@ -463,10 +463,7 @@ fn generator_covers_the_interesting_cases() {
                     .any(|f| matches!(f, Filter::ValueCodeIn(_))),
             );
             let count = |f: fn(&Filter) -> bool| rc.filters.iter().filter(|x| f(x)).count();
-            hit(
-                "code_in",
-                count(|f| matches!(f, Filter::CodeIn(_))) == 1,
-            );
+            hit("code_in", count(|f| matches!(f, Filter::CodeIn(_))) == 1);
             hit(
                 "value_between",
                 count(|f| matches!(f, Filter::ValueBetween(_))) >= 1,

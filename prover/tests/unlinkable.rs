@@ -16,9 +16,7 @@ use zkmed_core::predicates;
 use zkmed_core::query::Query;
 use zkmed_prover::{prove, ProveError, ProveRequest};
 use zkmed_records::{Code, Kind, Opening, Record, Status};
-use zkmed_state::note::{
-    challenge, genesis_nullifier, note_tag, state_note, state_nullifier,
-};
+use zkmed_state::note::{challenge, genesis_nullifier, note_tag, state_note, state_nullifier};
 use zkmed_state::LocalState;
 use zkmed_verifier::{verify, KeySet, RootPolicy, VerifyError, Window};
 
@@ -118,7 +116,11 @@ fn attestations_of_one_patient_cannot_be_linked() {
             let json = att.to_json();
             let bin = att.to_bytes().unwrap();
             for x in secrets {
-                assert!(!json.contains(&fr_to_dec(&x)), "{} in an attestation", p.name);
+                assert!(
+                    !json.contains(&fr_to_dec(&x)),
+                    "{} in an attestation",
+                    p.name
+                );
                 let be = zkmed_core::field::fr_to_be_bytes(&x);
                 assert!(
                     !bin.windows(32).any(|w| w == be),
@@ -195,7 +197,14 @@ fn the_omission_attack_fails() {
     assert!(e.to_string().contains("spent"), "{e}");
     // The old proof: current roots only refuses it now; the window accepts it for an hour.
     assert!(matches!(
-        check(&set, &before, &ncc, 5, 51, &RootPolicy::current_only(&world)),
+        check(
+            &set,
+            &before,
+            &ncc,
+            5,
+            51,
+            &RootPolicy::current_only(&world)
+        ),
         Err(VerifyError::Root(_))
     ));
     check(&set, &before, &ncc, 5, 51, &RootPolicy::new(&world)).unwrap();
@@ -206,7 +215,9 @@ fn the_omission_attack_fails() {
     ));
 
     // The new state answers truthfully: NO.
-    let state = world.witness(p.identity_index, second, idx[0], new_rho).unwrap();
+    let state = world
+        .witness(p.identity_index, second, idx[0], new_rho)
+        .unwrap();
     let req = ProveRequest {
         opening: &opening,
         identity: &p.identity,
@@ -222,7 +233,11 @@ fn the_omission_attack_fails() {
     // A second genesis for the same identity (a fresh, emptier state) is a duplicate
     // nullifier: refused.
     assert!(world
-        .anchor(0, &[p.note()], &[genesis_nullifier(p.identity.commitment())])
+        .anchor(
+            0,
+            &[p.note()],
+            &[genesis_nullifier(p.identity.commitment())]
+        )
         .is_err());
 }
 
@@ -280,7 +295,10 @@ fn after_suspension_the_issuers_roots_are_refused() {
     assert!(e.to_string().contains("suspension"), "{e}");
     // And no new proof: the note is no longer under the global root.
     let e = prove_in(&keys, &p, &world, &q, 3, 92).unwrap_err();
-    assert!(e.to_string().contains("not under this global state root"), "{e}");
+    assert!(
+        e.to_string().contains("not under this global state root"),
+        "{e}"
+    );
     // Reinstatement restores the issuer's leaf: new proofs verify again.
     world.advance(5);
     world.reinstate(0).unwrap();

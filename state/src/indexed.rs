@@ -49,7 +49,10 @@ impl NonMembership {
             return Err(StateError::Spent);
         }
         if self.path.shape != SPENT_SHAPE
-            || self.path.root_of(indexed_leaf(self.low_value, self.low_next))? != *root
+            || self
+                .path
+                .root_of(indexed_leaf(self.low_value, self.low_next))?
+                != *root
         {
             return Err(StateError::MalformedPath(
                 "the low leaf is not in the spent set under this root".into(),

@@ -17,8 +17,8 @@ pub mod tree;
 
 pub use anchored::AnchoredState;
 pub use error::{Result, StateError};
-pub use local::LocalState;
 pub use indexed::{IndexedTree, NonMembership, SPENT_SHAPE};
+pub use local::LocalState;
 pub use tree::{MerklePath, MerkleTree, Shape};
 
 /// The identity tree: binary, depth 20 (on chain, `ZkmedIdentity`).

@@ -136,7 +136,8 @@ impl LocalState {
         let i = self.next_identity;
         self.identities.set(i, idc)?;
         self.next_identity += 1;
-        self.identity_history.record(&self.identities.root(), self.now);
+        self.identity_history
+            .record(&self.identities.root(), self.now);
         Ok(i)
     }
 
@@ -146,7 +147,8 @@ impl LocalState {
             return Err(StateError::Refused(format!("no identity at index {index}")));
         }
         self.identities.set(index, idc)?;
-        self.identity_history.record(&self.identities.root(), self.now);
+        self.identity_history
+            .record(&self.identities.root(), self.now);
         Ok(())
     }
 

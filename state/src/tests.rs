@@ -34,12 +34,19 @@ fn sparse_trees_agree_with_the_definition_and_their_paths() {
             };
             t.set(i, v).unwrap();
             leaves[i as usize] = v;
-            assert_eq!(t.root(), naive_root(shape, &leaves), "{shape:?} step {step}");
+            assert_eq!(
+                t.root(),
+                naive_root(shape, &leaves),
+                "{shape:?} step {step}"
+            );
             for j in [0, i, shape.capacity() - 1] {
                 let p = t.path(j).unwrap();
                 assert_eq!(p.root_of(leaves[j as usize]).unwrap(), t.root());
                 // Another leaf at the same path gives another root.
-                assert_ne!(p.root_of(leaves[j as usize] + Fr::from(1u64)).unwrap(), t.root());
+                assert_ne!(
+                    p.root_of(leaves[j as usize] + Fr::from(1u64)).unwrap(),
+                    t.root()
+                );
             }
         }
         assert!(matches!(
@@ -70,10 +77,16 @@ fn malformed_paths_are_errors() {
     let t = MerkleTree::new(Shape::new(4, 3)).unwrap();
     let mut p = t.path(5).unwrap();
     p.siblings.pop();
-    assert!(matches!(p.root_of(Fr::zero()), Err(StateError::MalformedPath(_))));
+    assert!(matches!(
+        p.root_of(Fr::zero()),
+        Err(StateError::MalformedPath(_))
+    ));
     let mut p = t.path(5).unwrap();
     p.siblings[1].push(Fr::zero());
-    assert!(matches!(p.root_of(Fr::zero()), Err(StateError::MalformedPath(_))));
+    assert!(matches!(
+        p.root_of(Fr::zero()),
+        Err(StateError::MalformedPath(_))
+    ));
     assert!(MerkleTree::new(Shape::new(3, 3)).is_err());
 }
 

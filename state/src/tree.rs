@@ -145,8 +145,7 @@ impl std::fmt::Debug for MerkleTree {
 impl MerkleTree {
     /// An empty tree. Arity must be 2 or 4 and depth at most 32.
     pub fn new(shape: Shape) -> Result<MerkleTree> {
-        if !(shape.arity == 2 || shape.arity == 4) || shape.depth == 0 || shape.depth > MAX_DEPTH
-        {
+        if !(shape.arity == 2 || shape.arity == 4) || shape.depth == 0 || shape.depth > MAX_DEPTH {
             return Err(StateError::BadShape(shape.arity, shape.depth));
         }
         Ok(MerkleTree {

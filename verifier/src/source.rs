@@ -187,7 +187,11 @@ impl<'a> RootPolicy<'a> {
             identity_root,
             self.source.identity_root(identity_root)?,
         )?;
-        let state = self.judge(Which::State, state_root, self.source.state_root(state_root)?)?;
+        let state = self.judge(
+            Which::State,
+            state_root,
+            self.source.state_root(state_root)?,
+        )?;
         Ok(AcceptedRoots { identity, state })
     }
 }
@@ -263,7 +267,10 @@ mod tests {
         let s = Fixed(RootStatus::Unknown);
         assert!(matches!(
             RootPolicy::new(&s).accept(&r, &r),
-            Err(RootError::Unknown { which: Which::State, .. })
+            Err(RootError::Unknown {
+                which: Which::State,
+                ..
+            })
         ));
     }
 }

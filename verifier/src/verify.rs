@@ -579,9 +579,10 @@ impl VerifyReport {
             .iter()
             .map(|(c, o)| (c.as_str().to_string(), json!(o.as_str())))
             .collect();
-        let roots = self.accepted.as_ref().map(|a| {
-            json!({"identity": root_json(&a.identity), "state": root_json(&a.state)})
-        });
+        let roots = self
+            .accepted
+            .as_ref()
+            .map(|a| json!({"identity": root_json(&a.identity), "state": root_json(&a.state)}));
         json!({
             "verified": self.verified(),
             "checks": checks,
@@ -601,8 +602,9 @@ impl std::fmt::Display for VerifyReport {
                 Check::Key => format!("circuit {}", self.circuit),
                 Check::Proof => "Groth16 pairing check".into(),
                 Check::Roots => match (&self.source, &self.accepted) {
-                    (None, _) => "no root source: the proof is not bound to any anchored state"
-                        .into(),
+                    (None, _) => {
+                        "no root source: the proof is not bound to any anchored state".into()
+                    }
                     (Some(s), None) => format!("from {}", s.origin),
                     (Some(s), Some(a)) => format!(
                         "from {}: {}; {}",

@@ -35,13 +35,7 @@ fn batch_of_64_valid_passes() {
     // Mixed circuits are grouped per verifying key.
     let mixed = attestations(16, true);
     assert_eq!(mixed[1].circuit, OTHER_CIRCUIT);
-    verify_batch(
-        &f.keys,
-        &items(&mixed, &q),
-        &f.policy(),
-        &mut batch_rng(),
-    )
-    .unwrap();
+    verify_batch(&f.keys, &items(&mixed, &q), &f.policy(), &mut batch_rng()).unwrap();
     // A batch of one and an empty batch.
     verify_batch(
         &f.keys,

@@ -232,14 +232,7 @@ fn key_binding_circuit_and_version() {
             .contains(&format!("{OTHER_CIRCUIT}, {CIRCUIT}")),
         "{e}"
     );
-    let e = verify(
-        &KeySet::new(),
-        &att,
-        &query(),
-        &challenge(6),
-        &f.policy(),
-    )
-    .unwrap_err();
+    let e = verify(&KeySet::new(), &att, &query(), &challenge(6), &f.policy()).unwrap_err();
     assert!(e.to_string().contains("loaded: none"), "{e}");
 
     // Claiming the other circuit (with its correct key hash) for this proof fails the
@@ -426,7 +419,14 @@ fn superseded_roots_are_accepted_within_the_window_only() {
     let p = public(11);
     let att = f.key.attest(&p, 11);
     let roots = TestRoots::current();
-    verify(&f.keys, &att, &query(), &challenge(11), &RootPolicy::new(&roots)).unwrap();
+    verify(
+        &f.keys,
+        &att,
+        &query(),
+        &challenge(11),
+        &RootPolicy::new(&roots),
+    )
+    .unwrap();
 
     // A later batch supersedes the state root: inside the default window (1 h) it is still
     // accepted, and the report says which root and how old; past it, or with current roots
@@ -454,11 +454,21 @@ fn superseded_roots_are_accepted_within_the_window_only() {
     )
     .unwrap_err();
     assert!(
-        matches!(&e, VerifyError::Root(RootError::Expired { ago_s: 3_600, .. })),
+        matches!(
+            &e,
+            VerifyError::Root(RootError::Expired { ago_s: 3_600, .. })
+        ),
         "{e:?}"
     );
     roots.set_state(p.state_root, RootStatus::Superseded { ago_s: 3_601 });
-    let e = verify(&f.keys, &att, &query(), &challenge(11), &RootPolicy::new(&roots)).unwrap_err();
+    let e = verify(
+        &f.keys,
+        &att,
+        &query(),
+        &challenge(11),
+        &RootPolicy::new(&roots),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("outside the window"), "{e}");
     // A longer window (an audit of past decisions) accepts it again.
     verify(
@@ -470,7 +480,10 @@ fn superseded_roots_are_accepted_within_the_window_only() {
     )
     .unwrap();
     // A root from before an issuer's suspension: refused whatever the window.
-    roots.set_state(p.state_root, RootStatus::Refused("before a suspension".into()));
+    roots.set_state(
+        p.state_root,
+        RootStatus::Refused("before a suspension".into()),
+    );
     let e = verify(
         &f.keys,
         &att,
@@ -479,13 +492,29 @@ fn superseded_roots_are_accepted_within_the_window_only() {
         &RootPolicy::with_window(&roots, Window::from_seconds(86_400)),
     )
     .unwrap_err();
-    assert!(matches!(&e, VerifyError::Root(RootError::Refused { .. })), "{e:?}");
+    assert!(
+        matches!(&e, VerifyError::Root(RootError::Refused { .. })),
+        "{e:?}"
+    );
     // The identity root, likewise (recovery or revocation supersedes it).
     let roots = TestRoots::current();
     roots.set_identity(p.identity_root, RootStatus::Superseded { ago_s: 7_200 });
-    let e = verify(&f.keys, &att, &query(), &challenge(11), &RootPolicy::new(&roots)).unwrap_err();
+    let e = verify(
+        &f.keys,
+        &att,
+        &query(),
+        &challenge(11),
+        &RootPolicy::new(&roots),
+    )
+    .unwrap_err();
     assert!(
-        matches!(&e, VerifyError::Root(RootError::Expired { which: Which::Identity, .. })),
+        matches!(
+            &e,
+            VerifyError::Root(RootError::Expired {
+                which: Which::Identity,
+                ..
+            })
+        ),
         "{e:?}"
     );
 }
@@ -650,8 +679,7 @@ fn timing_single_verify() {
         t.sort_by(f64::total_cmp);
         (t[t.len() / 2], t[0])
     };
-    let full =
-        |i: usize| verify(&f.keys, &atts[i], &q, &challenge(i as u64), &f.policy()).unwrap();
+    let full = |i: usize| verify(&f.keys, &atts[i], &q, &challenge(i as u64), &f.policy()).unwrap();
     let cached = |i: usize| {
         verify_with_query_hash(&f.keys, &atts[i], &h, &challenge(i as u64), &f.policy()).unwrap()
     };

@@ -3,17 +3,17 @@
 
 use ark_bn254::Fr;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
-use zkmed_circuits::exists::ExistsCircuit;
-use zkmed_circuits::scan::ScanCircuit;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use zkmed_circuits::exists::ExistsCircuit;
+use zkmed_circuits::scan::ScanCircuit;
 use zkmed_circuits::witness::{
     BinaryPathWitness, CommonWitness, PathWitness, RecordWitness, StateWitness,
 };
-use zkmed_state::MerklePath;
 use zkmed_core::attestation::PublicInputs;
 use zkmed_core::encoding::{encode_date, Kind, TREE_DEPTH};
 use zkmed_core::query::Query;
+use zkmed_state::MerklePath;
 
 use super::Patient;
 
@@ -25,13 +25,7 @@ static REQUESTS: Mutex<BTreeMap<String, (Fr, Fr)>> = Mutex::new(BTreeMap::new())
 
 /// The public inputs of an attestation by `p` for `q`, request value `request` in `scope`,
 /// against `p`'s current anchored state.
-pub fn public_inputs(
-    p: &Patient,
-    q: &Query,
-    request: Fr,
-    scope: Fr,
-    answer: bool,
-) -> PublicInputs {
+pub fn public_inputs(p: &Patient, q: &Query, request: Fr, scope: Fr, answer: bool) -> PublicInputs {
     let st = p.state();
     let challenge = zkmed_state::note::challenge(scope, request);
     REQUESTS

@@ -12,14 +12,14 @@ use ark_relations::gr1cs::{
 use ark_serialize::CanonicalSerialize;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::OnceLock;
 use zkmed_core::attestation::{Attestation, PublicInputs, ATTESTATION_VERSION};
 use zkmed_core::manifest::sha256_hex;
 use zkmed_core::query::Query;
-use zkmed_core::Fr;
-use std::collections::HashMap;
-use std::sync::Mutex;
 use zkmed_core::roots::{RootSource, RootSourceError, RootStatus};
+use zkmed_core::Fr;
 use zkmed_verifier::{KeySet, RootPolicy, VerifierKey};
 
 pub const CIRCUIT: &str = "toy-v1";
@@ -162,7 +162,10 @@ impl TestRoots {
     }
 
     pub fn set_identity(&self, root: Fr, status: RootStatus) {
-        self.identity.lock().unwrap().insert(root.to_string(), status);
+        self.identity
+            .lock()
+            .unwrap()
+            .insert(root.to_string(), status);
     }
 
     pub fn set_state(&self, root: Fr, status: RootStatus) {
