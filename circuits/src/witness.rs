@@ -105,3 +105,50 @@ pub struct PathWitness {
     pub siblings: Vec<[Fr; 3]>,
     pub positions: Vec<u8>,
 }
+
+impl PathWitness {
+    /// The witness of a native 4-ary path (`zkmed_state::MerklePath`).
+    pub fn from_path(p: &zkmed_state::MerklePath) -> PathWitness {
+        PathWitness {
+            siblings: p.siblings.iter().map(|s| [s[0], s[1], s[2]]).collect(),
+            positions: (0..p.shape.depth).map(|l| p.position(l) as u8).collect(),
+        }
+    }
+}
+
+impl BinaryPathWitness {
+    /// The witness of a native binary path (`zkmed_state::MerklePath`).
+    pub fn from_path(p: &zkmed_state::MerklePath) -> BinaryPathWitness {
+        BinaryPathWitness {
+            siblings: p.siblings.iter().map(|s| s[0]).collect(),
+            right: (0..p.shape.depth).map(|l| p.position(l) == 1).collect(),
+        }
+    }
+}
+
+impl StateWitness {
+    /// The witness for identity `(secret, nullifier_key)` anchored as `st` says, answering
+    /// the request `request` in `scope`.
+    pub fn new(
+        secret: Fr,
+        nullifier_key: Fr,
+        st: &zkmed_state::AnchoredState,
+        scope: Fr,
+        request: Fr,
+    ) -> StateWitness {
+        StateWitness {
+            identity_secret: secret,
+            nullifier_key,
+            scope,
+            request,
+            identity_path: BinaryPathWitness::from_path(&st.identity_path),
+            rho: st.rho,
+            note_path: PathWitness::from_path(&st.note_path),
+            issuers_path: BinaryPathWitness::from_path(&st.issuers_path),
+            spent_root: st.spent_root,
+            low_value: st.non_membership.low_value,
+            low_next: st.non_membership.low_next,
+            spent_path: PathWitness::from_path(&st.non_membership.path),
+        }
+    }
+}

@@ -23,17 +23,7 @@ use zkmed_state::note::{
 use zkmed_state::{AnchoredState, LocalState, MerklePath, MerkleTree, Shape};
 
 fn binary(p: &MerklePath) -> BinaryPathWitness {
-    BinaryPathWitness {
-        siblings: p.siblings.iter().map(|s| s[0]).collect(),
-        right: (0..p.shape.depth).map(|l| p.position(l) == 1).collect(),
-    }
-}
-
-fn quaternary(p: &MerklePath) -> PathWitness {
-    PathWitness {
-        siblings: p.siblings.iter().map(|s| [s[0], s[1], s[2]]).collect(),
-        positions: (0..p.shape.depth).map(|l| p.position(l) as u8).collect(),
-    }
+    BinaryPathWitness::from_path(p)
 }
 
 #[test]
@@ -152,20 +142,7 @@ fn world() -> World {
 }
 
 fn witness(w: &World, st: &AnchoredState, scope: Fr, request: Fr) -> StateWitness {
-    StateWitness {
-        identity_secret: w.s,
-        nullifier_key: w.nk,
-        scope,
-        request,
-        identity_path: binary(&st.identity_path),
-        rho: st.rho,
-        note_path: quaternary(&st.note_path),
-        issuers_path: binary(&st.issuers_path),
-        spent_root: st.spent_root,
-        low_value: st.non_membership.low_value,
-        low_next: st.non_membership.low_next,
-        spent_path: quaternary(&st.non_membership.path),
-    }
+    StateWitness::new(w.s, w.nk, st, scope, request)
 }
 
 fn public(st: &AnchoredState, w: &World, scope: Fr, request: Fr) -> PublicInputs {
@@ -268,7 +245,7 @@ fn attacks_on_the_state_relation_fail() {
             t.set(i as u64, zkmed_state::indexed::indexed_leaf(*a, *b))
                 .unwrap();
         }
-        forged.spent_path = quaternary(&t.path(slot as u64).unwrap());
+        forged.spent_path = PathWitness::from_path(&t.path(slot as u64).unwrap());
         let p_new = public(&current, &w, scope, request);
         assert!(
             !holds(&p_new, &forged, w.r),

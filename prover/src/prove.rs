@@ -16,15 +16,13 @@ use ark_snark::SNARK;
 use rand::{CryptoRng, RngCore};
 use zkmed_circuits::exists::ExistsCircuit;
 use zkmed_circuits::scan::ScanCircuit;
-use zkmed_circuits::witness::{
-    BinaryPathWitness, CommonWitness, PathWitness, RecordWitness, StateWitness,
-};
+use zkmed_circuits::witness::{CommonWitness, PathWitness, RecordWitness, StateWitness};
 use zkmed_circuits::{AnyCircuit, CircuitId};
 use zkmed_core::attestation::{Attestation, PublicInputs, ATTESTATION_VERSION};
 use zkmed_core::encoding::{encode_date, Kind, DATE_BITS, TREE_DEPTH};
 use zkmed_core::query::{CompiledQuery, Query, OP_AT_LEAST, OP_AT_MOST};
 use zkmed_records::{EncodedRecord, Opening};
-use zkmed_state::{AnchoredState, MerklePath};
+use zkmed_state::AnchoredState;
 
 /// The query's verdict on one record: native twin of the circuits' per-record evaluation
 /// (`zkmed_circuits::common::RecordVars`), used to pick the circuit, the answer and the
@@ -411,40 +409,19 @@ fn groth16_prove<R: RngCore + CryptoRng>(
     .map_err(|e| ProveError::Synthesis(e.to_string()))
 }
 
-fn quaternary(p: &MerklePath) -> PathWitness {
-    PathWitness {
-        siblings: p.siblings.iter().map(|s| [s[0], s[1], s[2]]).collect(),
-        positions: (0..p.shape.depth).map(|l| p.position(l) as u8).collect(),
-    }
-}
-
-fn binary(p: &MerklePath) -> BinaryPathWitness {
-    BinaryPathWitness {
-        siblings: p.siblings.iter().map(|s| s[0]).collect(),
-        right: (0..p.shape.depth).map(|l| p.position(l) == 1).collect(),
-    }
-}
-
 fn state_witness(
     identity: &IdentitySecret,
     st: &AnchoredState,
     scope: Fr,
     request: Fr,
 ) -> StateWitness {
-    StateWitness {
-        identity_secret: identity.secret(),
-        nullifier_key: identity.nullifier_key(),
+    StateWitness::new(
+        identity.secret(),
+        identity.nullifier_key(),
+        st,
         scope,
         request,
-        identity_path: binary(&st.identity_path),
-        rho: st.rho,
-        note_path: quaternary(&st.note_path),
-        issuers_path: binary(&st.issuers_path),
-        spent_root: st.spent_root,
-        low_value: st.non_membership.low_value,
-        low_next: st.non_membership.low_next,
-        spent_path: quaternary(&st.non_membership.path),
-    }
+    )
 }
 
 fn to_witness(e: &EncodedRecord) -> RecordWitness {

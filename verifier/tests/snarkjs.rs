@@ -139,7 +139,7 @@ fn snarkjs_verifies_exported_proof_and_rejects_tampering() {
     // Each tampered public input makes snarkjs reject.
     for (i, replacement) in [
         (0usize, "12345"),
-        (6, if att.public.answer { "0" } else { "1" }),
+        (5, if att.public.answer { "0" } else { "1" }),
     ] {
         let mut tampered = files.public_json.clone();
         tampered[i] = Value::String(replacement.into());

@@ -7,13 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use zkmed_circuits::exists::ExistsCircuit;
 use zkmed_circuits::scan::ScanCircuit;
-use zkmed_circuits::witness::{
-    BinaryPathWitness, CommonWitness, PathWitness, RecordWitness, StateWitness,
-};
+use zkmed_circuits::witness::{CommonWitness, PathWitness, RecordWitness, StateWitness};
 use zkmed_core::attestation::PublicInputs;
 use zkmed_core::encoding::{encode_date, Kind, TREE_DEPTH};
 use zkmed_core::query::Query;
-use zkmed_state::MerklePath;
 
 use super::Patient;
 
@@ -42,20 +39,6 @@ pub fn public_inputs(p: &Patient, q: &Query, request: Fr, scope: Fr, answer: boo
     }
 }
 
-fn binary(p: &MerklePath) -> BinaryPathWitness {
-    BinaryPathWitness {
-        siblings: p.siblings.iter().map(|s| s[0]).collect(),
-        right: (0..p.shape.depth).map(|l| p.position(l) == 1).collect(),
-    }
-}
-
-fn quaternary(p: &MerklePath) -> PathWitness {
-    PathWitness {
-        siblings: p.siblings.iter().map(|s| [s[0], s[1], s[2]]).collect(),
-        positions: (0..p.shape.depth).map(|l| p.position(l) as u8).collect(),
-    }
-}
-
 /// The identity and anchored-state witness of `p` for the challenge in `public`.
 pub fn state_witness(p: &Patient, public: &PublicInputs) -> StateWitness {
     let (scope, request) = REQUESTS
@@ -64,21 +47,13 @@ pub fn state_witness(p: &Patient, public: &PublicInputs) -> StateWitness {
         .get(&public.challenge.to_string())
         .copied()
         .unwrap_or((Fr::from(super::SCOPE), public.challenge));
-    let st = p.state();
-    StateWitness {
-        identity_secret: p.identity.secret(),
-        nullifier_key: p.identity.nullifier_key(),
+    StateWitness::new(
+        p.identity.secret(),
+        p.identity.nullifier_key(),
+        &p.state(),
         scope,
         request,
-        identity_path: binary(&st.identity_path),
-        rho: st.rho,
-        note_path: quaternary(&st.note_path),
-        issuers_path: binary(&st.issuers_path),
-        spent_root: st.spent_root,
-        low_value: st.non_membership.low_value,
-        low_next: st.non_membership.low_next,
-        spent_path: quaternary(&st.non_membership.path),
-    }
+    )
 }
 
 pub fn common_witness(p: &Patient, q: &Query, public: &PublicInputs) -> CommonWitness {
