@@ -14,7 +14,7 @@
 //! `Z_0..Z_20` (`Z_{h+1} = H(Z_h, Z_h)`) and the root of the empty spent set
 //! (`zkmed_state::IndexedTree::new().root()`).
 
-use ark_ff::{BigInteger, Field, One, PrimeField, Zero};
+use ark_ff::{BigInteger, PrimeField, Zero};
 use zkmed_core::Fr;
 
 /// Where the generated contract is committed, relative to the workspace root.
@@ -35,41 +35,6 @@ fn mat_vec(m: &[Vec<Fr>], x: &[Fr]) -> Vec<Fr> {
         .collect()
 }
 
-fn invert(m: &[Vec<Fr>]) -> Vec<Vec<Fr>> {
-    let n = m.len();
-    let mut a: Vec<Vec<Fr>> = m.to_vec();
-    let mut inv: Vec<Vec<Fr>> = (0..n)
-        .map(|i| {
-            (0..n)
-                .map(|j| if i == j { Fr::one() } else { Fr::zero() })
-                .collect()
-        })
-        .collect();
-    for col in 0..n {
-        let pivot = (col..n)
-            .find(|&r| !a[r][col].is_zero())
-            .expect("MDS submatrix is invertible");
-        a.swap(col, pivot);
-        inv.swap(col, pivot);
-        let p = a[col][col].inverse().expect("non-zero pivot");
-        for j in 0..n {
-            a[col][j] *= p;
-            inv[col][j] *= p;
-        }
-        for r in 0..n {
-            if r != col && !a[r][col].is_zero() {
-                let f = a[r][col];
-                for j in 0..n {
-                    let (ac, ic) = (a[col][j], inv[col][j]);
-                    a[r][j] -= f * ac;
-                    inv[r][j] -= f * ic;
-                }
-            }
-        }
-    }
-    inv
-}
-
 /// The optimized schedule of Poseidon with 2 inputs (t = 3).
 #[derive(Clone, Debug)]
 pub struct Schedule {
@@ -85,65 +50,21 @@ pub struct Schedule {
     pub partial: Vec<(Fr, Fr, [Fr; 2], [Fr; 2])>,
 }
 
-/// Derives the optimized schedule from circomlib's constants (as `zkmed_core::poseidon`
-/// does natively).
+/// The optimized schedule of circomlib's constants for t = 3: the one
+/// `zkmed_core::poseidon` derives and runs natively.
 pub fn schedule() -> Schedule {
-    let p = zkmed_core::poseidon::params(2).expect("t = 3");
-    let t = p.width;
-    let half = p.full_rounds / 2;
-    let after = half + p.partial_rounds;
-    let m = &p.mds;
-    let mut ark = p.ark.clone();
-    let mut partial_c = Vec::new();
-    let mut carry = vec![Fr::zero(); t];
-    for r in half..after {
-        let row = &mut ark[r * t..(r + 1) * t];
-        for (a, c) in row.iter_mut().zip(&carry) {
-            *a += c;
-        }
-        partial_c.push(row[0]);
-        let mut rest = row.to_vec();
-        rest[0] = Fr::zero();
-        carry = mat_vec(m, &rest);
-    }
-    for (a, c) in ark[after * t..(after + 1) * t].iter_mut().zip(&carry) {
-        *a += c;
-    }
-    let mut acc: Vec<Vec<Fr>> = m.clone();
-    let mut sparse = Vec::new();
-    for _ in 0..p.partial_rounds {
-        let hat: Vec<Vec<Fr>> = acc[1..].iter().map(|row| row[1..].to_vec()).collect();
-        let hat_inv = invert(&hat);
-        let v: Vec<Fr> = (0..t - 1)
-            .map(|j| (0..t - 1).fold(Fr::zero(), |s, k| s + acc[0][1 + k] * hat_inv[k][j]))
-            .collect();
-        let w: Vec<Fr> = acc[1..].iter().map(|row| row[0]).collect();
-        sparse.push((acc[0][0], [v[0], v[1]], [w[0], w[1]]));
-        let mut next = vec![m[0].clone()];
-        for hrow in &hat {
-            next.push(
-                (0..t)
-                    .map(|j| {
-                        hrow.iter()
-                            .enumerate()
-                            .fold(Fr::zero(), |s, (k, h)| s + *h * m[1 + k][j])
-                    })
-                    .collect(),
-            );
-        }
-        acc = next;
-    }
-    sparse.reverse();
+    let o = zkmed_core::poseidon::optimized(2).expect("t = 3");
     Schedule {
-        full_rounds: p.full_rounds,
-        partial_rounds: p.partial_rounds,
-        ark,
-        mds: m.clone(),
-        pre: acc,
-        partial: partial_c
-            .into_iter()
-            .zip(sparse)
-            .map(|(c, (m00, v, w))| (c, m00, v, w))
+        full_rounds: o.full_rounds,
+        partial_rounds: o.partial_rounds,
+        ark: o.ark.clone(),
+        mds: o.mds.clone(),
+        pre: o.pre.clone(),
+        partial: o
+            .partial_c
+            .iter()
+            .zip(&o.sparse)
+            .map(|(c, sp)| (*c, sp.m00, [sp.v[0], sp.v[1]], [sp.w[0], sp.w[1]]))
             .collect(),
     }
 }
@@ -349,6 +270,7 @@ library PoseidonT3Lib {{
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ark_ff::{Field, One};
 
     #[test]
     fn schedule_equals_the_native_hash() {

@@ -113,28 +113,34 @@ pub fn poseidon_reference(inputs: &[Fr]) -> Result<Fr> {
 }
 
 /// One partial round's sparse matrix `[[m00, v], [w, I]]`.
-struct Sparse {
-    m00: Fr,
-    v: Vec<Fr>,
-    w: Vec<Fr>,
+#[derive(Debug)]
+pub struct Sparse {
+    pub m00: Fr,
+    pub v: Vec<Fr>,
+    pub w: Vec<Fr>,
 }
 
-/// Precomputed optimized schedule for one width.
-struct Optimized {
-    t: usize,
-    full_rounds: usize,
-    partial_rounds: usize,
+/// Precomputed optimized schedule for one width (what [`poseidon`] runs; also what the
+/// Solidity generator of `zkmed-chain` writes out, so both share one derivation).
+#[derive(Debug)]
+pub struct Optimized {
+    pub t: usize,
+    pub full_rounds: usize,
+    pub partial_rounds: usize,
     /// Full-round constants (the partial rounds' rows are unused; the first full round after
     /// them carries the constants pushed out of the partial rounds).
-    ark: Vec<Fr>,
-    mds: Vec<Vec<Fr>>,
+    pub ark: Vec<Fr>,
+    pub mds: Vec<Vec<Fr>>,
     /// The MDS of the last first-half full round, times the leftover block-diagonal factor.
-    pre: Vec<Vec<Fr>>,
-    partial_c: Vec<Fr>,
-    sparse: Vec<Sparse>,
+    pub pre: Vec<Vec<Fr>>,
+    /// Per partial round, its constant (lane 0).
+    pub partial_c: Vec<Fr>,
+    /// Per partial round, its sparse matrix.
+    pub sparse: Vec<Sparse>,
 }
 
-fn optimized(n: usize) -> Result<&'static Optimized> {
+/// The optimized schedule for `n` inputs (`1 <= n <= MAX_INPUTS`), derived once per process.
+pub fn optimized(n: usize) -> Result<&'static Optimized> {
     static OPT: OnceLock<Vec<Optimized>> = OnceLock::new();
     params(n)?; // arity check
     let all = OPT.get_or_init(|| {
