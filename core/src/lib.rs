@@ -11,6 +11,7 @@ pub mod codes;
 pub mod encoding;
 pub mod error;
 pub mod field;
+pub mod files;
 pub mod manifest;
 pub mod poseidon;
 pub mod predicates;

@@ -27,35 +27,8 @@ pub use http::{AnchorChoice, Application, Config, Parts};
 pub use issuer::{Issuer, IssuerOptions};
 pub use store::{IssuerStore, SqliteStore};
 
-/// Writes `bytes` to `path` atomically (a 0600 temporary file next to it, fsync'd, renamed).
+/// Writes `bytes` to `path` atomically, 0600 ([`zkmed_core::files::write_private_atomic`]).
 pub fn write_private_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let write = || -> std::io::Result<()> {
-        let mut f = o.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        error::IssuerError::io(path, e)
-    })
+    zkmed_core::files::write_private_atomic(path, bytes)
+        .map_err(|e| error::IssuerError::io(path, e))
 }

@@ -214,42 +214,15 @@ CREATE TABLE IF NOT EXISTS chain_batches (
 );
 ";
 
-/// Creates `dir` (and parents) with mode 0700 on unix.
+/// Creates `dir` (and parents) with mode 0700 ([`zkmed_core::files::create_private_dir`]).
 pub fn create_private_dir(dir: &Path) -> Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir).map_err(|e| IssuerError::io(dir, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| IssuerError::io(dir, e))?;
-    }
-    Ok(())
+    zkmed_core::files::create_private_dir(dir).map_err(|e| IssuerError::io(dir, e))
 }
 
-/// Creates `path` empty with mode 0600 if it does not exist, and sets 0600 if it does.
+/// Creates `path` empty with mode 0600, or tightens it to 0600
+/// ([`zkmed_core::files::touch_private`]).
 pub fn touch_private(path: &Path) -> Result<()> {
-    let mut o = std::fs::OpenOptions::new();
-    o.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(path).map_err(|e| IssuerError::io(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| IssuerError::io(path, e))?;
-    }
-    Ok(())
+    zkmed_core::files::touch_private(path).map_err(|e| IssuerError::io(path, e))
 }
 
 fn i(x: u64) -> i64 {

@@ -89,15 +89,8 @@ impl IdentitySecret {
             })
             .map_err(|e| err(e.to_string()))?,
         );
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
         use std::io::Write;
-        let mut f = opts.open(path).map_err(|e| err(e.to_string()))?;
+        let mut f = zkmed_core::files::create_private_file(path).map_err(|e| err(e.to_string()))?;
         f.write_all(body.as_bytes()).map_err(|e| err(e.to_string()))
     }
 

@@ -96,7 +96,7 @@ impl JobStore {
         // Job files hold attestations and who asked for them: the data directory and the
         // job directory are the service's own (0700), each job file 0600.
         for d in [data_dir, dir.as_path()] {
-            crate::files::create_private_dir(d).map_err(|error| JobStoreError::Io {
+            zkmed_core::files::create_private_dir(d).map_err(|error| JobStoreError::Io {
                 path: d.display().to_string(),
                 error,
             })?;
@@ -208,7 +208,7 @@ impl JobStore {
         };
         let bytes = serde_json::to_vec_pretty(job).expect("a job serializes");
         let _ = std::fs::remove_file(&tmp); // a leftover of a crash mid-write
-        let mut f = crate::files::create_private_file(&tmp).map_err(io)?;
+        let mut f = zkmed_core::files::create_private_file(&tmp).map_err(io)?;
         f.write_all(&bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)?;

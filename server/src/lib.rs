@@ -22,7 +22,6 @@
 
 pub mod auth;
 pub mod config;
-pub mod files;
 pub mod genesis;
 pub mod input;
 pub mod jobs;

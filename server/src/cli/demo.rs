@@ -119,7 +119,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let attestations = a.workdir.join("attestations");
     let chain_dir = a.workdir.join("chain");
     // The work directory holds secrets: private (0700). Start the demo's own outputs afresh.
-    zkmed_server::files::create_private_dir(&a.workdir)
+    zkmed_core::files::create_private_dir(&a.workdir)
         .with_context(|| format!("creating {}", a.workdir.display()))?;
     for d in [
         chain_dir.clone(),
@@ -131,7 +131,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             std::fs::remove_dir_all(&d).with_context(|| format!("removing {}", d.display()))?;
         }
     }
-    zkmed_server::files::create_private_dir(&attestations)?;
+    zkmed_core::files::create_private_dir(&attestations)?;
     let mut patients = Vec::new();
     for (name, bundle, label) in [(&name1, &bytes, &a.bundle), (&name2, &bytes2, &a.bundle)] {
         let imported = import_bundle(bundle)
@@ -140,7 +140,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         let opening = Opening::create(imported, id.commitment(), &mut OsRng)?;
         let record_commitment = opening.commitment()?;
         let pdir = a.workdir.join(name);
-        zkmed_server::files::create_private_dir(&pdir)?;
+        zkmed_core::files::create_private_dir(&pdir)?;
         id.save(&pdir.join("identity.json"))?;
         opening.save(pdir.join("opening.json"))?;
         patients.push(Patient {
@@ -194,7 +194,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let (identity_root, state_root) = (batch.states[0].identity_root, batch.states[0].state_root);
     for (p, state) in patients.iter().zip(&batch.states) {
         let body = zeroize::Zeroizing::new(serde_json::to_vec_pretty(state)?);
-        zkmed_server::files::write_private_atomic(&p.dir.join("state.json"), &body)?;
+        zkmed_core::files::write_private_atomic(&p.dir.join("state.json"), &body)?;
     }
     drop(batch);
     let chain_ms = chain_start.elapsed().as_secs_f64() * 1e3;
